@@ -1,0 +1,2 @@
+/** Raft consensus as a pure, deterministic state machine. */
+package io.etch.raft;
