@@ -129,7 +129,8 @@ final class Raft {
   // ---------------------------------------------------------------- sending
 
   private void send(Message m) {
-    Message.Builder b = m.toBuilder().from(id);
+    // Forwarded messages (proposals, read requests, transfer requests) keep their origin.
+    Message.Builder b = m.from() == NONE ? m.toBuilder().from(id) : m.toBuilder();
     MessageType t = m.type();
     if (t == MessageType.VOTE
         || t == MessageType.VOTE_RESP
