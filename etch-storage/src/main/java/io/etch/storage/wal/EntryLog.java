@@ -4,10 +4,10 @@ import io.etch.raft.Entry;
 import java.util.Arrays;
 
 /**
- * The raft log's index: for every entry in {@code [offset+1, offset+size]} its term and location
- * in the WAL (segment seq and byte offset), and the entry itself for a recent suffix kept in memory
- * up to a byte budget. Entry {@code offset} is the dummy entry (last compacted or snapshot entry);
- * its term may be unknown (-1) while a replay has not reached the snapshot marker.
+ * The raft log's index: for every entry in {@code [offset+1, offset+size]} its term and location in
+ * the WAL (segment seq and byte offset), and the entry itself for a recent suffix kept in memory up
+ * to a byte budget. Entry {@code offset} is the dummy entry (last compacted or snapshot entry); its
+ * term may be unknown (-1) while a replay has not reached the snapshot marker.
  *
  * <p>Not thread-safe: its owner ({@link WalStorage} or a replay) guards it.
  *

@@ -5,8 +5,8 @@ import java.util.Optional;
 
 /**
  * A segment's file name: {@code <seq>-<index>.wal} in 16 hex digits each, so names sort by sequence
- * and tell the index of the first entry written after the segment was cut (the log's last index
- * + 1 at that moment).
+ * and tell the index of the first entry written after the segment was cut (the log's last index + 1
+ * at that moment).
  */
 record SegmentName(long seq, long firstIndex) implements Comparable<SegmentName> {
   static final String SUFFIX = ".wal";

@@ -29,27 +29,27 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The write-ahead log: a directory of preallocated segment files of framed records ({@link
- * Frame}), written by one committer thread with group commit.
+ * The write-ahead log: a directory of preallocated segment files of framed records ({@link Frame}),
+ * written by one committer thread with group commit.
  *
  * <p>Concurrency. Any thread may call {@link #append}, {@link #saveSnapshot} and {@link #save};
  * they only enqueue under {@code lock}. The committer thread takes everything queued, writes it
  * with one positional write, calls {@code force(false)} (fdatasync) once if any request asked for
- * durability, then completes the requests' futures; requests that arrive while that fsync runs
- * wait in the queue and share the next one. A future completes only after the write (and fsync,
- * when asked) covering it has returned, and futures complete in enqueue order. Fields marked
- * "committer" are touched only by the committer thread (and by the opening thread before it
- * starts). {@code segments} is guarded by its own monitor because readers of old entries and
- * {@link #releaseTo} use it from other threads.
+ * durability, then completes the requests' futures; requests that arrive while that fsync runs wait
+ * in the queue and share the next one. A future completes only after the write (and fsync, when
+ * asked) covering it has returned, and futures complete in enqueue order. Fields marked "committer"
+ * are touched only by the committer thread (and by the opening thread before it starts). {@code
+ * segments} is guarded by its own monitor because readers of old entries and {@link #releaseTo} use
+ * it from other threads.
  *
- * <p>Failure. After any write, fsync or segment-creation error the WAL is failed: every pending
- * and later request completes exceptionally with that error. An fsync error cannot be retried
- * safely (the kernel may have dropped the dirty pages), so the node must restart and recover.
+ * <p>Failure. After any write, fsync or segment-creation error the WAL is failed: every pending and
+ * later request completes exceptionally with that error. An fsync error cannot be retried safely
+ * (the kernel may have dropped the dirty pages), so the node must restart and recover.
  *
  * <p>Segments. The first records of every segment are the metadata, the newest snapshot marker and
- * the newest hard state, so a segment is readable without its predecessors, and old segments can
- * be deleted. When a write leaves a segment at or past its size, the committer fsyncs it and cuts
- * a new one: written and fsynced under a temporary name, renamed, then the directory fsynced.
+ * the newest hard state, so a segment is readable without its predecessors, and old segments can be
+ * deleted. When a write leaves a segment at or past its size, the committer fsyncs it and cuts a
+ * new one: written and fsynced under a temporary name, renamed, then the directory fsynced.
  */
 public final class Wal implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Wal.class);
@@ -141,6 +141,13 @@ public final class Wal implements AutoCloseable {
   private final RecordBuffer buffer = new RecordBuffer(); // committer
   private long fsyncs; // committer; read racily for metrics
   private final Thread committer;
+
+  /** How an append is made durable; replaced only by tests that must observe the fsync. */
+  interface Forcer {
+    void force(FileChannel ch) throws IOException;
+  }
+
+  volatile Forcer forcer = ch -> ch.force(false);
 
   private static final class Segment {
     final SegmentName name;
@@ -415,7 +422,7 @@ public final class Wal implements AutoCloseable {
     }
     writePos = at;
     if (sync) {
-      current.force(false);
+      forcer.force(current);
       fsyncs++;
     }
     for (int k = 0; k < batch.size(); k++) {
@@ -444,10 +451,7 @@ public final class Wal implements AutoCloseable {
     Path tmp = dir.resolve(name.fileName() + TMP_SUFFIX);
     FileChannel ch =
         FileChannel.open(
-            tmp,
-            StandardOpenOption.CREATE_NEW,
-            StandardOpenOption.READ,
-            StandardOpenOption.WRITE);
+            tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
     try {
       preallocate(ch, segmentBytes);
       buffer.clear();
@@ -481,8 +485,8 @@ public final class Wal implements AutoCloseable {
 
   /**
    * Writes zeros over the whole segment, so that later fdatasyncs never have to update the file
-   * size or allocate blocks (a sparse file from setLength would make every fsync a journal
-   * commit), and a full disk shows up here rather than mid-append.
+   * size or allocate blocks (a sparse file from setLength would make every fsync a journal commit),
+   * and a full disk shows up here rather than mid-append.
    */
   private static void preallocate(FileChannel ch, long bytes) throws IOException {
     ByteBuffer zeros = ByteBuffer.allocateDirect((int) Math.min(bytes, 1 << 20));

@@ -17,13 +17,13 @@ import org.slf4j.LoggerFactory;
 /**
  * Recovery: replays every segment in order, checking every CRC, and rebuilds the raft log.
  *
- * <p>How damage is told apart. Segments before the last were fsynced whole before the next one
- * was created, so in them any bad record is corruption, and the bytes after the last record must
- * be the zeros of preallocation; the next segment's name (last index + 1 at the cut) must match
- * the log replayed so far, which catches a lost final record. In the last segment a bad record is
- * a torn tail only if no valid record lies anywhere after it: a crash can tear only the batch
- * being written, so a valid record after the damage proves the damage sits before the tail. A
- * torn tail is zeroed (the segment keeps its preallocated length) and fsynced.
+ * <p>How damage is told apart. Segments before the last were fsynced whole before the next one was
+ * created, so in them any bad record is corruption, and the bytes after the last record must be the
+ * zeros of preallocation; the next segment's name (last index + 1 at the cut) must match the log
+ * replayed so far, which catches a lost final record. In the last segment a bad record is a torn
+ * tail only if no valid record lies anywhere after it: a crash can tear only the batch being
+ * written, so a valid record after the damage proves the damage sits before the tail. A torn tail
+ * is zeroed (the segment keeps its preallocated length) and fsynced.
  *
  * <p>Single use, confined to the opening thread.
  */
@@ -98,7 +98,9 @@ final class WalReader {
     Path first = segments.get(0).in(dir);
     if (log.offset() > s) {
       throw new WalCorruptionException(
-          first, 0, "entries (" + s + ", " + log.offset() + "] after snapshot " + s + " are missing");
+          first,
+          0,
+          "entries (" + s + ", " + log.offset() + "] after snapshot " + s + " are missing");
     }
     if (s > log.lastIndex()) {
       log.reset(s, t);
@@ -143,8 +145,7 @@ final class WalReader {
     while (dirtyEnd > pos && buf[dirtyEnd - 1] == 0) {
       dirtyEnd--;
     }
-    LOG.warn(
-        "WAL torn tail: zeroing {} bytes of {} from offset {}", dirtyEnd - pos, file, pos);
+    LOG.warn("WAL torn tail: zeroing {} bytes of {} from offset {}", dirtyEnd - pos, file, pos);
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
       ByteBuffer zeros = ByteBuffer.allocate(dirtyEnd - pos);
       long at = pos;

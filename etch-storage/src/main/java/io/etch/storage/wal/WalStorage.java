@@ -16,13 +16,13 @@ import java.util.List;
 
 /**
  * The raft log of a running node, backed by the {@link Wal}: every entry's term and location are
- * indexed in memory, the most recent entries (up to {@link Options#cacheBytes}) are held in
- * memory, older ones are read back from their segment.
+ * indexed in memory, the most recent entries (up to {@link Options#cacheBytes}) are held in memory,
+ * older ones are read back from their segment.
  *
  * <p>Concurrency. The writing methods ({@link #save}, {@link #applySnapshot}, {@link
  * #createSnapshot}, {@link #compact}) are confined to the raft loop: they write to the WAL without
- * holding the monitor, then update memory under it. The {@link Storage} reads take the monitor
- * and may come from any thread; they see an entry only once the WAL write covering it returned.
+ * holding the monitor, then update memory under it. The {@link Storage} reads take the monitor and
+ * may come from any thread; they see an entry only once the WAL write covering it returned.
  *
  * <p>Durability follows the order etcd's raft loop needs: {@link #save} returns only after the
  * entries and hard state are written and, when {@code sync}, fsynced; a snapshot marker is always
@@ -102,9 +102,9 @@ public final class WalStorage implements Storage, AutoCloseable {
 
   /**
    * Persists a Ready's entries and hard state (empty: unchanged), then makes the entries readable.
-   * Entries conflicting with the log replace its suffix from their first index; entries at or
-   * below the first index are ignored (already compacted). Returns after the write and, if {@code
-   * sync}, the fsync.
+   * Entries conflicting with the log replace its suffix from their first index; entries at or below
+   * the first index are ignored (already compacted). Returns after the write and, if {@code sync},
+   * the fsync.
    *
    * @throws IllegalStateException if the entries would leave a gap after the last index
    */
