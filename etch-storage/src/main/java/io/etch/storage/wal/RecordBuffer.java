@@ -12,7 +12,7 @@ import java.nio.ByteBuffer;
  * committer).
  */
 final class RecordBuffer {
-  private ByteBuffer buf = ByteBuffer.allocate(1 << 20);
+  private ByteBuffer buf = ByteBuffer.allocate(64 << 10);
 
   void clear() {
     buf.clear();
@@ -55,6 +55,13 @@ final class RecordBuffer {
     buf.put((byte) (installed ? 1 : 0));
     SnapshotMetadataCodec.encode(meta, buf);
     Frame.seal(buf, start, RecordType.SNAPSHOT);
+    return start;
+  }
+
+  int segment(long preallocatedBytes) {
+    int start = begin(8);
+    buf.putLong(preallocatedBytes);
+    Frame.seal(buf, start, RecordType.SEGMENT);
     return start;
   }
 

@@ -46,10 +46,11 @@ import org.slf4j.LoggerFactory;
  * later request completes exceptionally with that error. An fsync error cannot be retried safely
  * (the kernel may have dropped the dirty pages), so the node must restart and recover.
  *
- * <p>Segments. The first records of every segment are the metadata, the newest snapshot marker and
- * the newest hard state, so a segment is readable without its predecessors, and old segments can be
- * deleted. When a write leaves a segment at or past its size, the committer fsyncs it and cuts a
- * new one: written and fsynced under a temporary name, renamed, then the directory fsynced.
+ * <p>Segments. The first records of every segment are its preallocated length, the metadata, the
+ * newest snapshot marker and the newest hard state, so a segment is readable without its
+ * predecessors, and old segments can be deleted. When a write leaves a segment at or past its size,
+ * the committer fsyncs it and cuts a new one: written and fsynced under a temporary name, renamed,
+ * then the directory fsynced.
  */
 public final class Wal implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Wal.class);
@@ -455,6 +456,7 @@ public final class Wal implements AutoCloseable {
     try {
       preallocate(ch, segmentBytes);
       buffer.clear();
+      buffer.segment(segmentBytes);
       buffer.metadata(metadata);
       if (lastSnapshot != null) {
         buffer.snapshot(lastSnapshot, false);

@@ -46,6 +46,7 @@ final class WalReader {
   private SnapshotMetadata snapshot;
   private final EntryLog log;
   private long truncatedBytes;
+  private long preallocated; // of the segment being replayed, -1 until its SEGMENT record
 
   private WalReader(Path dir, List<SegmentName> segments, long cacheBytes) {
     this.dir = dir;
@@ -119,6 +120,7 @@ final class WalReader {
     byte[] buf = Files.readAllBytes(file);
     int limit = buf.length;
     int pos = 0;
+    preallocated = -1;
     while (pos < limit) {
       int len = Frame.validLength(buf, pos, limit);
       if (len < 0) {
@@ -126,6 +128,16 @@ final class WalReader {
       }
       apply(file, seq, buf, pos, len);
       pos += len;
+    }
+    if (preallocated > limit) {
+      throw new WalCorruptionException(
+          file,
+          limit,
+          "segment is "
+              + limit
+              + " bytes but was preallocated to "
+              + preallocated
+              + " (truncated)");
     }
     if (pos == limit || isZero(buf, pos, limit)) {
       return pos;
@@ -165,6 +177,12 @@ final class WalReader {
     int plen = len - Frame.HEADER_BYTES;
     try {
       switch (type) {
+        case SEGMENT -> {
+          if (plen != 8) {
+            throw new WalCorruptionException(file, pos, "segment record of " + plen + " bytes");
+          }
+          preallocated = java.nio.ByteBuffer.wrap(buf, payload, 8).getLong();
+        }
         case METADATA -> {
           byte[] m = Arrays.copyOfRange(buf, payload, payload + plen);
           if (metadata == null) {
