@@ -270,7 +270,8 @@ public final class MvccStore implements AutoCloseable {
       byte[] v = db.get(metaCf, key);
       return v == null ? 0 : Revision.getLong(v, 0);
     } catch (RocksDBException e) {
-      throw new StorageException("cannot read " + new String(key, StandardCharsets.UTF_8), e);
+      throw new StorageException(
+          "cannot read " + new String(key, StandardCharsets.UTF_8) + " in " + dir + ": " + e, e);
     }
   }
 
