@@ -1,11 +1,11 @@
 package io.etch.raft.scenario;
 
-import io.etch.raft.Config;
 import io.etch.raft.ConfChange;
 import io.etch.raft.ConfChange.ConfChangeSingle;
 import io.etch.raft.ConfChangeTransition;
 import io.etch.raft.ConfChangeType;
 import io.etch.raft.ConfState;
+import io.etch.raft.Config;
 import io.etch.raft.Entry;
 import io.etch.raft.EntryType;
 import io.etch.raft.HardState;
@@ -210,7 +210,9 @@ final class Env {
             c.intKv("max-inflight", 256),
             c.longKv("max-size", 0),
             c.longKv("max-uncommitted", 0),
-            "lease".equals(c.kv.get("read-only")) ? ReadOnlyOption.LEASE_BASED : ReadOnlyOption.SAFE,
+            "lease".equals(c.kv.get("read-only"))
+                ? ReadOnlyOption.LEASE_BASED
+                : ReadOnlyOption.SAFE,
             c.boolKv("disable-forwarding", false));
     for (long id = first; id < first + n; id++) {
       MemoryStorage s;
