@@ -594,7 +594,7 @@ final class Raft {
         return;
       }
       case CHECK_QUORUM -> {
-        if (!trk.quorumActive()) {
+        if (!trk.quorumActive(id)) {
           // Thesis §6.2: a leader that cannot reach a quorum steps down.
           becomeFollower(term, NONE);
         }
@@ -693,17 +693,31 @@ final class Raft {
           RaftError.PROPOSAL_DROPPED, "leadership transfer to " + leadTransferee + " in progress");
     }
     List<Entry> ents = m.entries();
+    long confIndex = 0;
     for (int i = 0; i < ents.size(); i++) {
       Entry e = ents.get(i);
       if (e.type() != EntryType.CONF_CHANGE) {
         continue;
       }
-      ConfChange cc = ConfChange.decode(e.data());
+      ConfChange cc;
+      try {
+        cc = ConfChange.decode(e.data());
+      } catch (IllegalArgumentException ex) {
+        throw new RaftException(RaftError.INVALID_CONF_CHANGE, ex.getMessage());
+      }
+      if (confIndex != 0) {
+        throw new RaftException(
+            RaftError.CONF_CHANGE_PENDING, "more than one conf change in one proposal");
+      }
       validateConfChange(cc);
-      pendingConfIndex = log.lastIndex() + i + 1;
+      confIndex = log.lastIndex() + i + 1;
     }
     if (!appendEntries(ents)) {
       throw new RaftException(RaftError.PROPOSAL_DROPPED, "too many uncommitted entries");
+    }
+    if (confIndex != 0) {
+      // Only once the entry is really in the log: a dropped proposal must not block later ones.
+      pendingConfIndex = confIndex;
     }
     bcastAppend();
   }

@@ -68,12 +68,15 @@ public final class ProgressTracker {
             });
   }
 
-  /** Check-quorum: whether a quorum of voters was recently active. */
-  public boolean quorumActive() {
+  /**
+   * Check-quorum: whether a quorum of voters was recently active. The leader ({@code self}) always
+   * counts as active: it hears itself.
+   */
+  public boolean quorumActive(long self) {
     Map<Long, Boolean> active = new HashMap<>();
     for (Map.Entry<Long, Progress> e : progress.entrySet()) {
       if (!e.getValue().isLearner) {
-        active.put(e.getKey(), e.getValue().recentActive);
+        active.put(e.getKey(), e.getKey() == self || e.getValue().recentActive);
       }
     }
     return config.voters().voteResult(active) == VoteResult.WON;

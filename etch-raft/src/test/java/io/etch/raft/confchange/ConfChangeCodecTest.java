@@ -11,7 +11,6 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 /** The conf change encoding stored in CONF_CHANGE entries: round trip and hostile input. */
@@ -92,10 +91,6 @@ class ConfChangeCodecTest {
   }
 
   @Test
-  @Disabled(
-      "BUG: ConfChange.decode allocates new byte[len] for a context length read from the input"
-          + " before checking it against the bytes left: a 10-byte entry claiming 2^31-1 bytes"
-          + " throws OutOfMemoryError instead of IllegalArgumentException (RAFT-FINDINGS.md #3)")
   void hugeContextLengthIsRejectedWithoutAllocatingIt() {
     byte[] b =
         ByteBuffer.allocate(10)
