@@ -1,0 +1,151 @@
+package io.etch.server.kv;
+
+import io.etch.api.etcdserverpb.CompactionRequest;
+import io.etch.api.etcdserverpb.CompactionResponse;
+import io.etch.api.etcdserverpb.DeleteRangeRequest;
+import io.etch.api.etcdserverpb.DeleteRangeResponse;
+import io.etch.api.etcdserverpb.KVGrpc;
+import io.etch.api.etcdserverpb.PutRequest;
+import io.etch.api.etcdserverpb.PutResponse;
+import io.etch.api.etcdserverpb.RangeRequest;
+import io.etch.api.etcdserverpb.RangeResponse;
+import io.etch.api.etcdserverpb.TxnRequest;
+import io.etch.api.etcdserverpb.TxnResponse;
+import io.etch.api.internal.InternalRequest;
+import io.etch.server.EtcdStatus;
+import io.etch.server.EtchServer;
+import io.etch.server.EtchStateMachine;
+import io.grpc.stub.StreamObserver;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+/**
+ * etcd's KV service. Writes go through raft and answer once applied; linearizable reads (and
+ * read-only txns) pass a ReadIndex barrier then read the local store; serializable reads read it
+ * directly. Never blocks a Netty event loop: every wait is a future.
+ */
+public final class KvService extends KVGrpc.KVImplBase {
+  private final EtchServer server;
+
+  public KvService(EtchServer server) {
+    this.server = server;
+  }
+
+  @Override
+  public void range(RangeRequest req, StreamObserver<RangeResponse> out) {
+    try {
+      server.checkSize(req);
+      Checks.range(req);
+    } catch (RuntimeException e) {
+      out.onError(EtcdStatus.of(e));
+      return;
+    }
+    Supplier<RangeResponse> read =
+        () -> {
+          io.etch.storage.mvcc.RangeResponse r = server.store().range(KvMapper.range(req));
+          return KvMapper.rangeResponse(r, server.header(r.header().revision()));
+        };
+    if (req.getSerializable()) {
+      complete(CompletableFuture.supplyAsync(read, server.responseExecutor()), out);
+    } else {
+      complete(
+          server.linearizableBarrier().thenApplyAsync(v -> read.get(), server.responseExecutor()),
+          out);
+    }
+  }
+
+  @Override
+  public void put(PutRequest req, StreamObserver<PutResponse> out) {
+    try {
+      Checks.put(req);
+    } catch (RuntimeException e) {
+      out.onError(EtcdStatus.of(e));
+      return;
+    }
+    propose(
+        InternalRequest.newBuilder().setPut(req),
+        a ->
+            KvMapper.putResponse(
+                (io.etch.storage.mvcc.PutResponse) a.response(),
+                server.header(
+                    ((io.etch.storage.mvcc.PutResponse) a.response()).header().revision())),
+        out);
+  }
+
+  @Override
+  public void deleteRange(DeleteRangeRequest req, StreamObserver<DeleteRangeResponse> out) {
+    try {
+      Checks.deleteRange(req);
+    } catch (RuntimeException e) {
+      out.onError(EtcdStatus.of(e));
+      return;
+    }
+    propose(
+        InternalRequest.newBuilder().setDeleteRange(req),
+        a -> {
+          io.etch.storage.mvcc.DeleteRangeResponse r =
+              (io.etch.storage.mvcc.DeleteRangeResponse) a.response();
+          return KvMapper.deleteRangeResponse(r, server.header(r.header().revision()));
+        },
+        out);
+  }
+
+  @Override
+  public void txn(TxnRequest req, StreamObserver<TxnResponse> out) {
+    try {
+      Checks.txn(req, server.config().maxTxnOps());
+    } catch (RuntimeException e) {
+      out.onError(EtcdStatus.of(e));
+      return;
+    }
+    // Read-only txns go through raft too for now (etcd answers them after a read barrier).
+    propose(
+        InternalRequest.newBuilder().setTxn(req),
+        a -> {
+          io.etch.storage.mvcc.TxnResponse r = (io.etch.storage.mvcc.TxnResponse) a.response();
+          return KvMapper.txnResponse(r, server.header(r.header().revision()));
+        },
+        out);
+  }
+
+  @Override
+  public void compact(CompactionRequest req, StreamObserver<CompactionResponse> out) {
+    CompletableFuture<CompactionResponse> f =
+        server
+            .propose(InternalRequest.newBuilder().setCompaction(req))
+            .thenCompose(
+                a -> {
+                  @SuppressWarnings("unchecked")
+                  CompletableFuture<Long> physical = (CompletableFuture<Long>) a.response();
+                  CompactionResponse resp =
+                      CompactionResponse.newBuilder()
+                          .setHeader(server.header(a.revision()))
+                          .build();
+                  // physical: answer only once the compacted revisions are gone from disk.
+                  return req.getPhysical()
+                      ? physical.thenApply(r -> resp)
+                      : CompletableFuture.completedFuture(resp);
+                });
+    complete(f, out);
+  }
+
+  private <T> void propose(
+      InternalRequest.Builder req,
+      Function<EtchStateMachine.Applied, T> toResponse,
+      StreamObserver<T> out) {
+    complete(server.propose(req).thenApplyAsync(toResponse, server.responseExecutor()), out);
+  }
+
+  private static <T> void complete(CompletableFuture<T> f, StreamObserver<T> out) {
+    f.whenComplete(
+        (resp, err) -> {
+          if (err != null) {
+            out.onError(EtcdStatus.of(err));
+          } else {
+            out.onNext(resp);
+            out.onCompleted();
+          }
+        });
+  }
+}

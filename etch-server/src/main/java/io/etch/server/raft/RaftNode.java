@@ -1,0 +1,414 @@
+package io.etch.server.raft;
+
+import io.etch.raft.ConfChange;
+import io.etch.raft.Config;
+import io.etch.raft.Entry;
+import io.etch.raft.EntryType;
+import io.etch.raft.Message;
+import io.etch.raft.RaftException;
+import io.etch.raft.RawNode;
+import io.etch.raft.ReadState;
+import io.etch.raft.Ready;
+import io.etch.raft.SoftState;
+import io.etch.raft.StateRole;
+import io.etch.raft.Status;
+import io.etch.storage.wal.WalStorage;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The raft loop of a member: one thread owns the {@link RawNode} and the writing side of the {@link
+ * WalStorage}; every other thread reaches it through {@link #inbox}. Each turn it drains the inbox
+ * (ticks, messages, proposals batched into one MsgProp, read requests), then handles one Ready: the
+ * leader sends its messages before the fsync (thesis §10.2.1, safe because it counts its own log
+ * only towards commits decided after this fsync returns), a follower only after; committed entries
+ * go to the apply thread.
+ *
+ * <p>Group commit falls out of the loop: proposals arriving during an fsync wait in the inbox and
+ * are persisted together by the next one.
+ */
+public final class RaftNode implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(RaftNode.class);
+
+  private final RawNode node;
+  private final WalStorage storage;
+  private final Transport transport;
+  private final Applier applier;
+  private final long tickNanos;
+  private final LongSupplier nanoClock;
+  private final LinkedBlockingQueue<Object> inbox = new LinkedBlockingQueue<>();
+  private final Thread thread;
+  private volatile boolean stopped;
+  private volatile SoftState softState = new SoftState(0, StateRole.FOLLOWER);
+  private volatile long term;
+  private volatile long committedIndex;
+
+  // Confined to the raft loop.
+  private long nextReadContext = 1;
+  private final Map<ByteBuffer, List<CompletableFuture<Long>>> readsInFlight = new HashMap<>();
+  private final List<CompletableFuture<Long>> readsWaiting = new ArrayList<>();
+  private final long readRetryNanos;
+  private final List<Proposal> heldProposals = new ArrayList<>();
+  private boolean campaignedAlone;
+  private long readIssuedAt;
+
+  private record Proposal(byte[] data, CompletableFuture<Void> accepted) {}
+
+  private record ConfChangeProposal(ConfChange cc, CompletableFuture<Void> accepted) {}
+
+  private record ReadRequest(CompletableFuture<Long> index) {}
+
+  private record Inbound(Message message) {}
+
+  private record Control(Runnable action) {}
+
+  /**
+   * @param config raft configuration; its storage must be {@code storage}
+   * @param tickMillis the heartbeat interval: one raft tick
+   */
+  public RaftNode(
+      Config config,
+      WalStorage storage,
+      Transport transport,
+      StateMachine stateMachine,
+      long tickMillis,
+      LongSupplier nanoClock) {
+    this.node = new RawNode(config);
+    this.storage = storage;
+    this.transport = transport;
+    this.applier = new Applier(stateMachine);
+    this.tickNanos = TimeUnit.MILLISECONDS.toNanos(tickMillis);
+    this.readRetryNanos = tickNanos * config.electionTick();
+    this.nanoClock = nanoClock;
+    this.thread = new Thread(this::run, "etch-raft-loop");
+    this.thread.setDaemon(true);
+  }
+
+  public void start() {
+    applier.start();
+    thread.start();
+  }
+
+  public long id() {
+    return node.id();
+  }
+
+  public SoftState softState() {
+    return softState;
+  }
+
+  public boolean isLeader() {
+    return softState.role() == StateRole.LEADER;
+  }
+
+  public long leader() {
+    return softState.leader();
+  }
+
+  public long term() {
+    return term;
+  }
+
+  public long committedIndex() {
+    return committedIndex;
+  }
+
+  public long appliedIndex() {
+    return applier.appliedIndex();
+  }
+
+  public Applier applier() {
+    return applier;
+  }
+
+  /** Proposes data; the future completes when raft accepted it (not when it is applied). */
+  public CompletableFuture<Void> propose(byte[] data) {
+    CompletableFuture<Void> f = new CompletableFuture<>();
+    inbox.add(new Proposal(data, f));
+    return f;
+  }
+
+  public CompletableFuture<Void> proposeConfChange(ConfChange cc) {
+    CompletableFuture<Void> f = new CompletableFuture<>();
+    inbox.add(new ConfChangeProposal(cc, f));
+    return f;
+  }
+
+  /**
+   * A linearizable read barrier (thesis §6.4): completes with an index once the leader confirmed
+   * leadership; the caller then waits until {@link #appliedIndex()} reaches it. Reads arriving
+   * while one round is in flight share the next round.
+   */
+  public CompletableFuture<Long> readIndex() {
+    CompletableFuture<Long> f = new CompletableFuture<>();
+    inbox.add(new ReadRequest(f));
+    return f;
+  }
+
+  /** A message from a peer. */
+  public void step(Message m) {
+    inbox.add(new Inbound(m));
+  }
+
+  public void reportUnreachable(long id) {
+    inbox.add(new Control(() -> node.reportUnreachable(id)));
+  }
+
+  public void reportSnapshot(long id, boolean ok) {
+    inbox.add(new Control(() -> node.reportSnapshot(id, ok)));
+  }
+
+  public void transferLeader(long to) {
+    inbox.add(new Control(() -> node.transferLeader(to)));
+  }
+
+  /** Runs {@code action} on the raft loop and returns its status view. */
+  public CompletableFuture<Status> status() {
+    CompletableFuture<Status> f = new CompletableFuture<>();
+    inbox.add(new Control(() -> f.complete(node.status())));
+    return f;
+  }
+
+  private void run() {
+    long nextTick = nanoClock.getAsLong() + tickNanos;
+    List<Object> batch = new ArrayList<>();
+    List<byte[]> proposals = new ArrayList<>();
+    List<CompletableFuture<Void>> proposalFutures = new ArrayList<>();
+    try {
+      while (!stopped) {
+        long now = nanoClock.getAsLong();
+        long wait = nextTick - now;
+        if (!node.hasReady()) {
+          Object first = wait > 0 ? inbox.poll(wait, TimeUnit.NANOSECONDS) : inbox.poll();
+          if (first != null) {
+            batch.add(first);
+          }
+        }
+        inbox.drainTo(batch);
+        now = nanoClock.getAsLong();
+        while (now >= nextTick) {
+          node.tick();
+          nextTick += tickNanos;
+        }
+        for (Object ev : batch) {
+          if (ev instanceof Proposal p) {
+            proposals.add(p.data());
+            proposalFutures.add(p.accepted());
+          } else {
+            flushProposals(proposals, proposalFutures);
+            handle(ev);
+          }
+        }
+        batch.clear();
+        flushProposals(proposals, proposalFutures);
+        maybeCampaignAlone();
+        maybeIssueRead(now);
+        if (node.hasReady()) {
+          handleReady(node.ready());
+        }
+        if (!heldProposals.isEmpty() && softState.leader() != 0) {
+          flushProposals(proposals, proposalFutures);
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (Throwable t) {
+      // A raft invariant or a WAL write failed: stop rather than risk acknowledging a lost write.
+      log.error("raft loop stopped: {}", t.toString(), t);
+      stopped = true;
+    } finally {
+      failPending(new IllegalStateException("etcdserver: server stopped"));
+    }
+  }
+
+  /**
+   * A member that is the only voter need not wait an election timeout to lead (etcd fast-forwards
+   * its ticks for the same reason): once its configuration is applied, it campaigns at once.
+   */
+  private void maybeCampaignAlone() {
+    if (campaignedAlone || softState.leader() != 0) {
+      return;
+    }
+    Status st = node.status();
+    if (st.confState().voters().equals(java.util.Set.of(node.id()))
+        && st.applied() >= st.hardState().commit()) {
+      campaignedAlone = true;
+      node.campaign();
+    }
+  }
+
+  private void flushProposals(List<byte[]> proposals, List<CompletableFuture<Void>> futures) {
+    if (proposals.isEmpty() && heldProposals.isEmpty()) {
+      return;
+    }
+    if (softState.leader() == 0) {
+      // etcd holds proposals while there is no leader rather than failing them: an election is
+      // usually over within a timeout; the request's own deadline bounds the wait.
+      for (int i = 0; i < proposals.size(); i++) {
+        heldProposals.add(new Proposal(proposals.get(i), futures.get(i)));
+      }
+      proposals.clear();
+      futures.clear();
+      return;
+    }
+    if (!heldProposals.isEmpty()) {
+      List<byte[]> p = new ArrayList<>();
+      List<CompletableFuture<Void>> f = new ArrayList<>();
+      for (Proposal h : heldProposals) {
+        if (!h.accepted().isDone()) {
+          p.add(h.data());
+          f.add(h.accepted());
+        }
+      }
+      heldProposals.clear();
+      p.addAll(proposals);
+      f.addAll(futures);
+      proposals.clear();
+      futures.clear();
+      proposals.addAll(p);
+      futures.addAll(f);
+    }
+    try {
+      node.proposeBatch(proposals);
+      for (CompletableFuture<Void> f : futures) {
+        f.complete(null);
+      }
+    } catch (RaftException e) {
+      for (CompletableFuture<Void> f : futures) {
+        f.completeExceptionally(e);
+      }
+    }
+    proposals.clear();
+    futures.clear();
+  }
+
+  private void handle(Object ev) {
+    if (ev instanceof Inbound in) {
+      node.step(in.message());
+    } else if (ev instanceof ConfChangeProposal cp) {
+      try {
+        node.proposeConfChange(cp.cc());
+        cp.accepted().complete(null);
+      } catch (RaftException e) {
+        cp.accepted().completeExceptionally(e);
+      }
+    } else if (ev instanceof ReadRequest rr) {
+      readsWaiting.add(rr.index());
+    } else if (ev instanceof Control c) {
+      c.action().run();
+    }
+  }
+
+  /** Issues one read-index round for every read waiting, unless a round is in flight. */
+  private void maybeIssueRead(long now) {
+    if (!readsInFlight.isEmpty() && now - readIssuedAt > readRetryNanos) {
+      // The round was lost (leader change, dropped message): retry everything in a new round.
+      for (List<CompletableFuture<Long>> fs : readsInFlight.values()) {
+        readsWaiting.addAll(fs);
+      }
+      readsInFlight.clear();
+    }
+    if (readsWaiting.isEmpty() || !readsInFlight.isEmpty()) {
+      return;
+    }
+    byte[] ctx = ByteBuffer.allocate(8).putLong(nextReadContext++).array();
+    readsInFlight.put(ByteBuffer.wrap(ctx), new ArrayList<>(readsWaiting));
+    readsWaiting.clear();
+    readIssuedAt = now;
+    node.readIndex(ctx);
+  }
+
+  private void handleReady(Ready rd) throws IOException {
+    if (rd.softState() != null) {
+      SoftState old = softState;
+      softState = rd.softState();
+      if (old.leader() != rd.softState().leader()) {
+        log.info(
+            "raft leader changed: member {} sees leader {} (was {})",
+            Long.toHexString(node.id()),
+            Long.toHexString(rd.softState().leader()),
+            Long.toHexString(old.leader()));
+      }
+    }
+    boolean leader = softState.role() == StateRole.LEADER;
+    if (leader) {
+      transport.send(rd.messages());
+    }
+    if (!rd.snapshot().isEmpty()) {
+      storage.applySnapshot(rd.snapshot());
+    }
+    storage.save(
+        rd.hardState() == null ? io.etch.raft.HardState.EMPTY : rd.hardState(),
+        rd.entries(),
+        rd.mustSync());
+    if (rd.hardState() != null) {
+      term = rd.hardState().term();
+      committedIndex = rd.hardState().commit();
+    }
+    if (!leader) {
+      transport.send(rd.messages());
+    }
+    if (!rd.snapshot().isEmpty() || !rd.committedEntries().isEmpty()) {
+      // Conf changes update raft's configuration here, on the loop that owns it; the apply
+      // thread records membership in the store.
+      for (Entry e : rd.committedEntries()) {
+        if (e.type() == EntryType.CONF_CHANGE) {
+          try {
+            node.applyConfChange(ConfChange.decode(e.data()));
+          } catch (RaftException ex) {
+            log.warn("ignored invalid conf change at index {}: {}", e.index(), ex.getMessage());
+          }
+        }
+      }
+      applier.submit(rd.snapshot(), rd.committedEntries());
+    }
+    for (ReadState rs : rd.readStates()) {
+      List<CompletableFuture<Long>> fs = readsInFlight.remove(ByteBuffer.wrap(rs.requestContext()));
+      if (fs != null) {
+        for (CompletableFuture<Long> f : fs) {
+          f.complete(rs.index());
+        }
+      }
+    }
+    node.advance(rd);
+  }
+
+  private void failPending(Exception e) {
+    for (List<CompletableFuture<Long>> fs : readsInFlight.values()) {
+      fs.forEach(f -> f.completeExceptionally(e));
+    }
+    readsWaiting.forEach(f -> f.completeExceptionally(e));
+    heldProposals.forEach(p -> p.accepted().completeExceptionally(e));
+    Object ev;
+    while ((ev = inbox.poll()) != null) {
+      if (ev instanceof Proposal p) {
+        p.accepted().completeExceptionally(e);
+      } else if (ev instanceof ReadRequest r) {
+        r.index().completeExceptionally(e);
+      } else if (ev instanceof ConfChangeProposal cp) {
+        cp.accepted().completeExceptionally(e);
+      }
+    }
+  }
+
+  public boolean isRunning() {
+    return !stopped && thread.isAlive();
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    stopped = true;
+    thread.join(5_000);
+    applier.close();
+  }
+}
