@@ -140,7 +140,7 @@ public final class Wal implements AutoCloseable {
   private HardState lastHardState = HardState.EMPTY; // committer
   private SnapshotMetadata lastSnapshot; // committer
   private final RecordBuffer buffer = new RecordBuffer(); // committer
-  private long fsyncs; // committer; read racily for metrics
+  private volatile long fsyncs; // written by the committer only; read by metrics
   private final Thread committer;
   private final java.util.concurrent.ExecutorService preallocator;
   private CompletableFuture<Path> nextSegmentFile; // committer
