@@ -86,6 +86,11 @@ class WalTest {
         assertThat(first % 10).isEqualTo(1);
       }
     }
+    try (var files = Files.list(dir())) {
+      assertThat(files.map(p -> p.getFileName().toString()))
+          .as("the preallocated next segment is removed at close")
+          .noneMatch(n -> n.endsWith(".tmp"));
+    }
     Wal.Recovered r = Wal.open(dir(), SMALL, 4 << 10); // small cache: most entries read from disk
     try (Wal wal = r.wal()) {
       assertThat(r.entries()).containsExactlyElementsOf(Entries.range(1, 1, 400));
