@@ -22,7 +22,13 @@ import java.util.Set;
 final class SimNetwork {
   /** A message on the wire. {@code lost} messages are resolved (and reported) but not delivered. */
   record InFlight(
-      long deliverAt, long seq, Message msg, long tag, boolean lost, boolean duplicate) {}
+      long deliverAt,
+      long seq,
+      Message msg,
+      long sender,
+      long tag,
+      boolean lost,
+      boolean duplicate) {}
 
   private final Random random;
   private final PriorityQueue<InFlight> queue =
@@ -48,12 +54,16 @@ final class SimNetwork {
     return from * 1_000_003L + to;
   }
 
-  /** Sends {@code m}; {@code tag} is returned with it (the sender's incarnation). */
-  void send(Message m, long now, long tag) {
+  /**
+   * {@code sender} sends {@code m} (whose {@code from} may be another node: raft forwards proposals
+   * and read requests keeping their origin); {@code tag} is returned with it (the sender's
+   * incarnation).
+   */
+  void send(Message m, long now, long sender, long tag) {
     boolean lost = random.nextDouble() < lossRate;
-    queue.add(new InFlight(now + delay(), seq++, m, tag, lost, false));
+    queue.add(new InFlight(now + delay(), seq++, m, sender, tag, lost, false));
     if (!lost && random.nextDouble() < duplicateRate) {
-      queue.add(new InFlight(now + delay(), seq++, m, tag, false, true));
+      queue.add(new InFlight(now + delay(), seq++, m, sender, tag, false, true));
     }
   }
 

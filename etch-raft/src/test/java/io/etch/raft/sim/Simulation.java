@@ -118,6 +118,9 @@ final class Simulation {
 
   private boolean sabotaged;
 
+  /** Whether a leader applied its own removal or demotion in this run (known issue F1). */
+  boolean leaderRemovedItself;
+
   Simulation(long seed, SimParams params) {
     this(seed, params, null);
   }
@@ -197,8 +200,8 @@ final class Simulation {
     try {
       action.run();
     } catch (Throwable t) {
-      if (t instanceof SimulationFailure) {
-        throw (SimulationFailure) t;
+      if (t instanceof SimulationFailure || t instanceof KnownIssue) {
+        throw t;
       }
       throw new SimulationFailure(this, t);
     }
@@ -247,13 +250,13 @@ final class Simulation {
 
   private void deliver(SimNetwork.InFlight f) {
     Message m = f.msg();
-    SimNode from = nodes.get(m.from());
+    SimNode from = nodes.get(f.sender());
     SimNode to = nodes.get(m.to());
     if (to == null) {
       throw new InvariantViolation(
-          "message-to-unknown-node", "node " + m.from() + " sent to unknown node: " + m);
+          "message-to-unknown-node", "node " + f.sender() + " sent to unknown node: " + m);
     }
-    boolean ok = !f.lost() && to.up() && net.canDeliver(m.from(), m.to()) && !dropIf.test(m, now);
+    boolean ok = !f.lost() && to.up() && net.canDeliver(f.sender(), m.to()) && !dropIf.test(m, now);
     if (ok) {
       input(to, m, r -> r.step(m));
     } else {
@@ -398,10 +401,11 @@ final class Simulation {
     }
     // Only now, as after an fsync, does anything leave the node.
     for (Message m : rd.messages()) {
-      if (m.from() != n.id || m.type().isLocal()) {
+      // A forwarded proposal or read request keeps its origin in `from` (as etcd-io/raft).
+      if (m.type().isLocal() || m.to() == 0 || m.to() == n.id || m.from() == 0) {
         throw new InvariantViolation("bad-message", "node " + n.id + " emitted " + m);
       }
-      net.send(m.type() == MessageType.SNAP ? freshSnapshot(n, m) : m, now, n.incarnation);
+      net.send(m.type() == MessageType.SNAP ? freshSnapshot(n, m) : m, now, n.id, n.incarnation);
     }
     for (Entry e : rd.committedEntries()) {
       apply(n, e);
@@ -486,6 +490,13 @@ final class Simulation {
         }
       }
       checker.onConfApplied(n.id, e.index(), cs);
+      if (cs != null
+          && n.role == StateRole.LEADER
+          && (!members(cs).contains(n.id) || cs.learners().contains(n.id))) {
+        // The situation of known issue F1: the leader applies its own removal or demotion.
+        leaderRemovedItself = true;
+        record("leader applied its own removal", n.id);
+      }
       if (cs != null) {
         n.sm.onConfApplied(n.conf, cs);
         n.conf = cs;
@@ -1028,6 +1039,9 @@ final class Simulation {
               return;
             }
             if (committedAt < 0 && now - start > params.livenessTicks()) {
+              if (leaderRemovedItself && !includeKnownIssues) {
+                throw new KnownIssue("F1", "liveness after a leader removed itself");
+              }
               throw new InvariantViolation(
                   "liveness",
                   "no leader committed a proposal within "
@@ -1167,6 +1181,20 @@ final class Simulation {
       sb.append(formatEvent(trace[i % TRACE])).append('\n');
     }
     return sb.toString();
+  }
+
+  /**
+   * A run ended by a known, reported issue (SIM-FINDINGS.md) in a situation the random runs could
+   * not avoid. The seed runner counts and prints these; with {@code includeKnownIssues} they are
+   * ordinary failures.
+   */
+  static final class KnownIssue extends RuntimeException {
+    final String issue;
+
+    KnownIssue(String issue, String detail) {
+      super(issue + ": " + detail, null, false, false);
+      this.issue = issue;
+    }
   }
 
   /** A failure of a simulated run: names the seed and step, and shows what led to it. */
