@@ -5,10 +5,10 @@ import static org.junit.jupiter.api.Assertions.fail;
 import org.junit.jupiter.api.Test;
 
 /**
- * Seeds the random runs failed on, replayed as they ran. Each names its finding in
- * SIM-FINDINGS.md. A seed replays exactly only while the simulator's and the Raft core's code are
- * unchanged, so each finding also has a hand-driven twin in {@link SimScenarioTest}; a seed that
- * passes after a fix stays here as one more random run.
+ * Seeds the random runs failed on, replayed as they ran. Each names its finding in SIM-FINDINGS.md.
+ * A seed replays exactly only while the simulator's and the Raft core's code are unchanged, so each
+ * finding also has a hand-driven twin in {@link SimScenarioTest}; a seed that passes after a fix
+ * stays here as one more random run.
  */
 class SimRegressionTest {
   private static void replay(long seed, boolean includeKnownIssues) {
