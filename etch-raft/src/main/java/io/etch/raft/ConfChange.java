@@ -89,6 +89,11 @@ public record ConfChange(
         cs.add(new ConfChangeSingle(type, b.getLong()));
       }
       int len = b.getInt();
+      // Check against what is left before allocating: the bytes come from peers and the WAL.
+      if (len < 0 || len != b.remaining()) {
+        throw new IllegalArgumentException(
+            "bad conf change context length " + len + " (" + b.remaining() + " bytes left)");
+      }
       byte[] ctx = new byte[len];
       b.get(ctx);
       return new ConfChange(t, cs, ctx);

@@ -18,20 +18,19 @@ public final class MemoryStorage implements Storage {
     ents.add(new Entry(0, 0, EntryType.NORMAL, Entry.EMPTY));
   }
 
-  /** A storage bootstrapped with a configuration, as a brand-new cluster member starts. */
+  /**
+   * A storage bootstrapped as a founding member of a new cluster with these voters (see {@link
+   * Bootstrap}).
+   */
   public static MemoryStorage withVoters(long... ids) {
     MemoryStorage s = new MemoryStorage();
-    java.util.Set<Long> v = new java.util.HashSet<>();
+    java.util.List<Long> v = new java.util.ArrayList<>();
     for (long id : ids) {
       v.add(id);
     }
-    s.snapshot =
-        new Snapshot(
-            new SnapshotMetadata(
-                new ConfState(v, java.util.Set.of(), java.util.Set.of(), java.util.Set.of(), false),
-                0,
-                0),
-            Entry.EMPTY);
+    s.snapshot = new Snapshot(new SnapshotMetadata(Bootstrap.confState(v), 0, 0), Entry.EMPTY);
+    s.append(Bootstrap.entries(v));
+    s.hardState = Bootstrap.hardState(v);
     return s;
   }
 

@@ -1,0 +1,111 @@
+package io.etch.server.config;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * etcd's command-line flags, by the same names and defaults (etcd 3.5 {@code etcd --help}). Every
+ * flag can also come from its {@code ETCD_*} environment variable (see {@link EnvDefaults}) or,
+ * with {@code --config-file}, from etcd's YAML keys. Values are checked in {@link EtchConfig}.
+ */
+@Command(
+    name = "etch",
+    mixinStandardHelpOptions = false,
+    description = "etch: an etcd v3-compatible, strongly consistent, distributed key-value store.")
+public final class ServerOptions {
+  @Option(names = "--name", description = "Human-readable name for this member.")
+  public String name = "default";
+
+  @Option(names = "--data-dir", description = "Path to the data directory (default: <name>.etch).")
+  public String dataDir = "";
+
+  @Option(
+      names = "--listen-client-urls",
+      description = "List of URLs to listen on for client traffic.")
+  public String listenClientUrls = "http://127.0.0.1:2379";
+
+  @Option(
+      names = "--advertise-client-urls",
+      description = "List of this member's client URLs to advertise to the public.")
+  public String advertiseClientUrls = "http://127.0.0.1:2379";
+
+  @Option(names = "--listen-peer-urls", description = "List of URLs to listen on for peer traffic.")
+  public String listenPeerUrls = "http://127.0.0.1:2380";
+
+  @Option(
+      names = "--initial-advertise-peer-urls",
+      description = "List of this member's peer URLs to advertise to the rest of the cluster.")
+  public String initialAdvertisePeerUrls = "http://127.0.0.1:2380";
+
+  @Option(
+      names = "--initial-cluster",
+      description = "Initial cluster configuration for bootstrapping (name=peerURL,...).")
+  public String initialCluster = "";
+
+  @Option(
+      names = "--initial-cluster-state",
+      description = "Initial cluster state ('new' or 'existing').")
+  public String initialClusterState = "new";
+
+  @Option(
+      names = "--initial-cluster-token",
+      description = "Initial cluster token for the cluster during bootstrap.")
+  public String initialClusterToken = "etcd-cluster";
+
+  @Option(names = "--heartbeat-interval", description = "Time (in milliseconds) of a heartbeat.")
+  public long heartbeatInterval = 100;
+
+  @Option(names = "--election-timeout", description = "Time (in milliseconds) for an election.")
+  public long electionTimeout = 1000;
+
+  @Option(
+      names = "--snapshot-count",
+      description = "Number of committed transactions to trigger a snapshot to disk.")
+  public long snapshotCount = 100_000;
+
+  @Option(
+      names = "--quota-backend-bytes",
+      description = "Raise alarms when backend size exceeds the given quota (0 defaults to 2 GiB).")
+  public long quotaBackendBytes = 0;
+
+  @Option(
+      names = "--max-request-bytes",
+      description = "Maximum client request size in bytes the server will accept.")
+  public int maxRequestBytes = 1_572_864;
+
+  @Option(
+      names = "--max-txn-ops",
+      description = "Maximum number of operations permitted in a transaction.")
+  public int maxTxnOps = 128;
+
+  @Option(
+      names = "--auto-compaction-mode",
+      description = "Interpret 'auto-compaction-retention' as 'periodic' or 'revision'.")
+  public String autoCompactionMode = "periodic";
+
+  @Option(
+      names = "--auto-compaction-retention",
+      description =
+          "Auto compaction retention for mvcc key value store. 0 means disable auto compaction.")
+  public String autoCompactionRetention = "0";
+
+  @Option(
+      names = "--log-level",
+      description =
+          "Configures log level. Only supports debug, info, warn, error, panic, or fatal.")
+  public String logLevel = "info";
+
+  @Option(
+      names = "--config-file",
+      description = "Path to the server configuration file (etcd's YAML keys).")
+  public String configFile = "";
+
+  @Option(names = "--version", description = "Print the version and exit.")
+  public boolean version;
+
+  @Option(
+      names = {"-h", "--help"},
+      usageHelp = true,
+      description = "Show this help and exit.")
+  public boolean help;
+}

@@ -1,0 +1,2 @@
+/** Persistent lease records (the lessor lives in the server). */
+package io.etch.storage.lease;

@@ -1,0 +1,2 @@
+/** Persistent cluster membership records. */
+package io.etch.storage.membership;
