@@ -261,8 +261,12 @@ final class Raft {
     }
     li = log.append(stamped);
     // The leader's own log counts towards commitment (thesis §10.2.1: it may persist in parallel;
-    // the caller persists a Ready's entries before applying anything it commits).
-    trk.progress(id).maybeUpdate(li);
+    // the caller persists a Ready's entries before applying anything it commits). A leader that
+    // removed itself has no progress of its own.
+    Progress self = trk.progress(id);
+    if (self != null) {
+      self.maybeUpdate(li);
+    }
     maybeCommit();
     return true;
   }
@@ -414,6 +418,7 @@ final class Raft {
     if (state != StateRole.LEADER) {
       return;
     }
+    maybeHandOffLeadership();
     if (heartbeatElapsed >= heartbeatTimeout) {
       heartbeatElapsed = 0;
       step(Message.builder(MessageType.BEAT).from(id).build());
@@ -830,6 +835,35 @@ final class Raft {
     }
   }
 
+  /**
+   * Thesis §4.2.2: a leader no longer among the voters leaves. Once a voter holds the whole log, it
+   * is told to campaign at once (TimeoutNow); until a new leader wins, this one keeps the cluster
+   * going. A transfer that does not finish is retried after it times out.
+   */
+  private void maybeHandOffLeadership() {
+    Progress self = trk.progress(id);
+    if (state != StateRole.LEADER || (self != null && !self.isLearner) || leadTransferee != NONE) {
+      return;
+    }
+    long best = NONE;
+    long bestMatch = -1;
+    for (long v : trk.config().voters().ids()) {
+      Progress pr = trk.progress(v);
+      if (v != id && pr != null && pr.match > bestMatch) {
+        best = v;
+        bestMatch = pr.match;
+      }
+    }
+    if (best == NONE) {
+      return;
+    }
+    if (bestMatch == log.lastIndex()) {
+      electionElapsed = 0;
+      leadTransferee = best;
+      sendTimeoutNow(best);
+    }
+  }
+
   private void sendTimeoutNow(long to) {
     send(Message.builder(MessageType.TIMEOUT_NOW).to(to).build());
   }
@@ -1037,14 +1071,15 @@ final class Raft {
     ConfState cs = trk.confState();
     Progress self = trk.progress(id);
     boolean removedOrDemoted = self == null || self.isLearner;
-    if (removedOrDemoted && state == StateRole.LEADER) {
-      // Thesis §4.2.2: a leader removed from the configuration steps down once the change is
-      // committed (which it is, being applied).
-      becomeFollower(term, NONE);
-      return cs;
-    }
     if (state != StateRole.LEADER || cs.voters().isEmpty()) {
       return cs;
+    }
+    // A leader that applied its own removal or demotion keeps leading (without counting itself)
+    // rather than stepping down at once: the remaining voters may not know the change committed
+    // yet and would still need its vote. It hands leadership to a caught-up voter instead (see
+    // maybeHandOffLeadership), and a removed member is stopped by its application.
+    if (removedOrDemoted) {
+      maybeHandOffLeadership();
     }
     if (maybeCommit()) {
       // The configuration shrank; the new quorum may already hold more entries.

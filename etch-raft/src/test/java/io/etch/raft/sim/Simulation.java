@@ -64,7 +64,8 @@ final class Simulation {
    * off by default so the runs keep finding new ones. {@code -Detch.sim.includeKnownIssues=true}
    * turns them back on; the regression tests always include them.
    */
-  static final boolean INCLUDE_KNOWN_ISSUES = Boolean.getBoolean("etch.sim.includeKnownIssues");
+  static final boolean INCLUDE_KNOWN_ISSUES =
+      Boolean.parseBoolean(System.getProperty("etch.sim.includeKnownIssues", "true"));
 
   /** Per run: whether this run includes the known issues (regression tests set it). */
   boolean includeKnownIssues = INCLUDE_KNOWN_ISSUES;
