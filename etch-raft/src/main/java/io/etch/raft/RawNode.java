@@ -8,6 +8,13 @@ import java.util.TreeMap;
 /**
  * The interface an application drives: feed it ticks, messages and proposals; take a {@link Ready},
  * act on it, and {@link #advance} it. Not thread-safe: one thread (the raft loop) owns it.
+ *
+ * <p>Caller contract, beyond {@link Ready}'s: a founding member persists {@link Bootstrap}'s
+ * entries and hard state before the first RawNode; CONF_CHANGE entries are applied with {@link
+ * #applyConfChange} when they are applied; and the snapshot in {@link Storage#snapshot()} that raft
+ * sends to a lagging follower must describe the configuration at its index. A follower refuses a
+ * snapshot whose configuration does not contain it (etcd's rule), so a member added after the last
+ * snapshot needs one made afresh (etcd's server builds it at send time).
  */
 public final class RawNode {
   private final Raft raft;
