@@ -8,10 +8,12 @@ import io.etch.raft.Config;
 import io.etch.server.config.EtchConfig;
 import io.etch.server.kv.KvService;
 import io.etch.server.raft.RaftNode;
-import io.etch.server.raft.Transport;
+import io.etch.server.transport.PeerService;
+import io.etch.server.transport.PeerTransport;
 import io.etch.storage.mvcc.MvccStore;
 import io.etch.storage.wal.WalStorage;
 import io.grpc.Server;
+import io.grpc.ServerInterceptors;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -49,6 +51,8 @@ public final class EtchServer implements AutoCloseable {
   private final Wait wait = new Wait();
   private final RaftNode raft;
   private final List<Server> clientServers = new ArrayList<>();
+  private final List<Server> peerServers = new ArrayList<>();
+  private final PeerTransport transport;
   private final ExecutorService responseExecutor;
   private final AtomicLong requestIds;
   private final Duration requestTimeout;
@@ -111,7 +115,15 @@ public final class EtchServer implements AutoCloseable {
             .preVote(true)
             .build();
     EtchStateMachine sm = new EtchStateMachine(store, wait, events -> {});
-    raft = new RaftNode(rc, wal, Transport.NONE, sm, tickMs, System::nanoTime);
+    transport = new PeerTransport(memberId, clusterId);
+    // Peers come from --initial-cluster (etcd reads them from the stored membership on restart;
+    // until membership changes exist, the two agree).
+    for (Map.Entry<String, List<URI>> m : config.initialCluster().entrySet()) {
+      transport.addPeer(
+          ClusterIds.memberId(m.getValue(), config.initialClusterToken()), m.getValue());
+    }
+    raft = new RaftNode(rc, wal, transport, sm, tickMs, System::nanoTime);
+    transport.bind(raft);
     responseExecutor =
         Executors.newFixedThreadPool(
             Math.max(2, Runtime.getRuntime().availableProcessors()),
@@ -141,6 +153,18 @@ public final class EtchServer implements AutoCloseable {
   }
 
   private void startServices() throws IOException {
+    for (URI u : config.listenPeerUrls()) {
+      Server server =
+          NettyServerBuilder.forAddress(new InetSocketAddress(u.getHost(), u.getPort()))
+              .maxInboundMessageSize(64 << 20)
+              .addService(
+                  ServerInterceptors.intercept(
+                      new PeerService(raft), PeerService.clusterCheck(clusterId)))
+              .build()
+              .start();
+      peerServers.add(server);
+      log.info("serving peer traffic on {}", u.getHost() + ":" + server.getPort());
+    }
     raft.start();
     int maxInbound = config.maxRequestBytes() + 512 * 1024; // etcd's gRPC overhead allowance
     for (URI u : config.listenClientUrls()) {
@@ -250,6 +274,10 @@ public final class EtchServer implements AutoCloseable {
     for (Server s : clientServers) {
       s.shutdown();
     }
+    for (Server s : peerServers) {
+      s.shutdownNow();
+    }
+    transport.close();
     for (Server s : clientServers) {
       try {
         s.awaitTermination(5, TimeUnit.SECONDS);

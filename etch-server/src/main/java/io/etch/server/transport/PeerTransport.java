@@ -1,0 +1,210 @@
+package io.etch.server.transport;
+
+import io.etch.api.internal.RaftAck;
+import io.etch.api.internal.RaftBatch;
+import io.etch.api.internal.RaftGrpc;
+import io.etch.raft.Message;
+import io.etch.raft.MessageType;
+import io.etch.server.raft.RaftNode;
+import io.etch.server.raft.Transport;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.MetadataUtils;
+import io.grpc.stub.StreamObserver;
+import java.net.URI;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Sends raft messages to peers over one long-lived gRPC stream per peer ({@code
+ * etchpb.Raft/Stream}), batching whatever queued while the previous batch was written. Never blocks
+ * the raft loop: {@link #send} only enqueues; one sender thread per peer writes, reconnects with
+ * backoff, and reports a peer it cannot reach to raft (which then probes it again). A full queue
+ * drops messages, as a lossy network would: raft retransmits.
+ */
+public final class PeerTransport implements Transport, AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(PeerTransport.class);
+  static final Metadata.Key<String> CLUSTER_ID =
+      Metadata.Key.of("etch-cluster-id", Metadata.ASCII_STRING_MARSHALLER);
+  static final Metadata.Key<String> FROM_ID =
+      Metadata.Key.of("etch-member-id", Metadata.ASCII_STRING_MARSHALLER);
+  private static final int QUEUE_LIMIT = 8192;
+  private static final int MAX_BATCH = 512;
+
+  private final long selfId;
+  private final long clusterId;
+  private final Map<Long, Peer> peers = new ConcurrentHashMap<>();
+  private volatile RaftNode raft;
+  private volatile boolean closed;
+
+  public PeerTransport(long selfId, long clusterId) {
+    this.selfId = selfId;
+    this.clusterId = clusterId;
+  }
+
+  /** Set once the raft node exists (it is built with this transport). */
+  public void bind(RaftNode raft) {
+    this.raft = raft;
+  }
+
+  public void addPeer(long id, List<URI> urls) {
+    if (id == selfId) {
+      return;
+    }
+    peers.computeIfAbsent(id, k -> new Peer(id, urls.get(0)));
+  }
+
+  public void removePeer(long id) {
+    Peer p = peers.remove(id);
+    if (p != null) {
+      p.close();
+    }
+  }
+
+  @Override
+  public void send(List<Message> messages) {
+    for (Message m : messages) {
+      Peer p = peers.get(m.to());
+      if (p == null) {
+        continue; // not (or no longer) a member we know how to reach
+      }
+      if (m.type() == MessageType.SNAP) {
+        // Store snapshots travel on the snapshot stream (a later step); until then raft is told
+        // the send failed and keeps probing.
+        RaftNode r = raft;
+        if (r != null) {
+          r.reportSnapshot(m.to(), false);
+        }
+        continue;
+      }
+      if (!p.queue.offer(m)) {
+        RaftNode r = raft;
+        if (r != null) {
+          r.reportUnreachable(m.to());
+        }
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    for (Peer p : peers.values()) {
+      p.close();
+    }
+    peers.clear();
+  }
+
+  /** One peer: its channel, queue and sender thread. */
+  private final class Peer {
+    final long id;
+    final ManagedChannel channel;
+    final LinkedBlockingQueue<Message> queue = new LinkedBlockingQueue<>(QUEUE_LIMIT);
+    final Thread sender;
+    volatile boolean stopped;
+    StreamObserver<RaftBatch> stream; // confined to the sender thread
+    volatile boolean broken;
+    long seq;
+
+    Peer(long id, URI url) {
+      this.id = id;
+      this.channel =
+          NettyChannelBuilder.forAddress(url.getHost(), url.getPort())
+              .usePlaintext()
+              .maxInboundMessageSize(64 << 20)
+              .build();
+      this.sender = new Thread(this::run, "etch-peer-" + Long.toHexString(id));
+      this.sender.setDaemon(true);
+      this.sender.start();
+    }
+
+    private void run() {
+      List<Message> batch = new ArrayList<>(MAX_BATCH);
+      long backoffMs = 50;
+      while (!stopped && !closed) {
+        try {
+          Message first = queue.poll(200, TimeUnit.MILLISECONDS);
+          if (first == null) {
+            continue;
+          }
+          batch.add(first);
+          queue.drainTo(batch, MAX_BATCH - 1);
+          if (stream == null || broken) {
+            if (stream != null) {
+              // Reconnect now rather than after gRPC's own backoff (up to minutes): raft has its
+              // own retry pacing and a member restarting must be reachable again at once.
+              channel.resetConnectBackoff();
+            }
+            broken = false;
+            stream = open();
+          }
+          RaftBatch.Builder b = RaftBatch.newBuilder().setSeq(++seq);
+          for (Message m : batch) {
+            b.addMessages(RaftCodec.encode(m));
+          }
+          stream.onNext(b.build());
+          batch.clear();
+          backoffMs = 50;
+        } catch (InterruptedException e) {
+          return;
+        } catch (RuntimeException e) {
+          // The stream failed: drop this batch (raft retransmits), tell raft, back off.
+          batch.clear();
+          broken = true;
+          RaftNode r = raft;
+          if (r != null) {
+            r.reportUnreachable(id);
+          }
+          log.debug("peer {} unreachable: {}", Long.toHexString(id), e.toString());
+          try {
+            Thread.sleep(backoffMs);
+          } catch (InterruptedException ie) {
+            return;
+          }
+          backoffMs = Math.min(backoffMs * 2, 1000);
+        }
+      }
+    }
+
+    private StreamObserver<RaftBatch> open() {
+      Metadata md = new Metadata();
+      md.put(CLUSTER_ID, Long.toHexString(clusterId));
+      md.put(FROM_ID, Long.toHexString(selfId));
+      return RaftGrpc.newStub(channel)
+          .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(md))
+          .stream(
+              new StreamObserver<RaftAck>() {
+                @Override
+                public void onNext(RaftAck value) {}
+
+                @Override
+                public void onError(Throwable t) {
+                  log.debug("stream to {} failed: {}", Long.toHexString(id), t.toString());
+                  broken = true;
+                  RaftNode r = raft;
+                  if (r != null) {
+                    r.reportUnreachable(id);
+                  }
+                }
+
+                @Override
+                public void onCompleted() {
+                  broken = true;
+                }
+              });
+    }
+
+    void close() {
+      stopped = true;
+      sender.interrupt();
+      channel.shutdownNow();
+    }
+  }
+}
