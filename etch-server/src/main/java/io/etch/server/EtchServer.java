@@ -7,6 +7,10 @@ import io.etch.raft.Bootstrap;
 import io.etch.raft.Config;
 import io.etch.server.config.EtchConfig;
 import io.etch.server.kv.KvService;
+import io.etch.server.lease.LeaseApplier;
+import io.etch.server.lease.LeaseExpiry;
+import io.etch.server.lease.LeaseService;
+import io.etch.server.lease.Lessor;
 import io.etch.server.raft.RaftNode;
 import io.etch.server.transport.PeerService;
 import io.etch.server.transport.PeerTransport;
@@ -56,6 +60,8 @@ public final class EtchServer implements AutoCloseable {
   private final ExecutorService responseExecutor;
   private final AtomicLong requestIds;
   private final Duration requestTimeout;
+  private final Lessor lessor;
+  private LeaseExpiry leaseExpiry;
 
   private EtchServer(EtchConfig config) throws IOException {
     this.config = config;
@@ -114,7 +120,9 @@ public final class EtchServer implements AutoCloseable {
             .checkQuorum(true)
             .preVote(true)
             .build();
-    EtchStateMachine sm = new EtchStateMachine(store, wait, events -> {});
+    lessor = new Lessor(Lessor.minTtl(electionTicks, tickMs), System::nanoTime);
+    lessor.recover(store.leases(), store.leasedKeys());
+    EtchStateMachine sm = new EtchStateMachine(store, wait, events -> {}, new LeaseApplier(lessor));
     transport = new PeerTransport(memberId, clusterId);
     // Peers come from --initial-cluster (etcd reads them from the stored membership on restart;
     // until membership changes exist, the two agree).
@@ -166,12 +174,23 @@ public final class EtchServer implements AutoCloseable {
       log.info("serving peer traffic on {}", u.getHost() + ":" + server.getPort());
     }
     raft.start();
+    // etcd's lessor checks expiries every 500 ms; etch checks more often for prompter expiry.
+    leaseExpiry =
+        new LeaseExpiry(
+            lessor,
+            raft::isLeader,
+            raft::term,
+            this::propose,
+            config.electionTimeout(),
+            Duration.ofMillis(100));
+    leaseExpiry.start();
     int maxInbound = config.maxRequestBytes() + 512 * 1024; // etcd's gRPC overhead allowance
     for (URI u : config.listenClientUrls()) {
       Server server =
           NettyServerBuilder.forAddress(new InetSocketAddress(u.getHost(), u.getPort()))
               .maxInboundMessageSize(maxInbound)
               .addService(new KvService(this))
+              .addService(new LeaseService(this, lessor, leaseExpiry))
               .build()
               .start();
       clientServers.add(server);
@@ -197,6 +216,10 @@ public final class EtchServer implements AutoCloseable {
 
   public RaftNode raft() {
     return raft;
+  }
+
+  public Lessor lessor() {
+    return lessor;
   }
 
   public ExecutorService responseExecutor() {
@@ -285,6 +308,9 @@ public final class EtchServer implements AutoCloseable {
         Thread.currentThread().interrupt();
       }
       s.shutdownNow();
+    }
+    if (leaseExpiry != null) {
+      leaseExpiry.close();
     }
     try {
       raft.close();

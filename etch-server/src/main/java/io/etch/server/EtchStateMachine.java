@@ -7,6 +7,7 @@ import io.etch.raft.Entry;
 import io.etch.raft.EntryType;
 import io.etch.raft.Snapshot;
 import io.etch.server.kv.KvMapper;
+import io.etch.server.lease.LeaseApplier;
 import io.etch.server.raft.StateMachine;
 import io.etch.storage.mvcc.ApplyBatch;
 import io.etch.storage.mvcc.Commit;
@@ -32,14 +33,17 @@ public final class EtchStateMachine implements StateMachine {
   private final MvccStore store;
   private final Wait wait;
   private final Consumer<List<Event>> events;
+  private final LeaseApplier leases;
 
   /** The result of an applied request: the store's response and the revision it left. */
   public record Applied(Object response, long revision) {}
 
-  public EtchStateMachine(MvccStore store, Wait wait, Consumer<List<Event>> events) {
+  public EtchStateMachine(
+      MvccStore store, Wait wait, Consumer<List<Event>> events, LeaseApplier leases) {
     this.store = store;
     this.wait = wait;
     this.events = events;
+    this.leases = leases;
   }
 
   @Override
@@ -59,6 +63,7 @@ public final class EtchStateMachine implements StateMachine {
     List<long[]> ids = new ArrayList<>(entries.size());
     List<Object> results = new ArrayList<>(entries.size());
     Commit commit;
+    leases.beginBatch();
     try (ApplyBatch b = store.newBatch()) {
       for (Entry e : entries) {
         if (e.type() != EntryType.NORMAL || e.data().length == 0) {
@@ -75,8 +80,8 @@ public final class EtchStateMachine implements StateMachine {
         Object result;
         try {
           result = applyOne(b, req);
-        } catch (EtcdException ex) {
-          result = ex;
+        } catch (EtcdException | EtcdStatusException ex) {
+          result = ex; // a request error changes nothing and fails only its own request
         }
         ids.add(new long[] {req.getId()});
         results.add(result);
@@ -86,6 +91,7 @@ public final class EtchStateMachine implements StateMachine {
       commit = b.commit();
     }
     if (!commit.events().isEmpty()) {
+      leases.committed(commit.events());
       events.accept(commit.events());
     }
     for (int i = 0; i < ids.size(); i++) {
@@ -95,16 +101,25 @@ public final class EtchStateMachine implements StateMachine {
 
   private Object applyOne(ApplyBatch b, InternalRequest req) {
     return switch (req.getRequestCase()) {
-      case PUT -> new Applied(b.put(KvMapper.put(req.getPut())), b.revision());
+      case PUT -> {
+        leases.checkPut(req.getPut());
+        yield new Applied(b.put(KvMapper.put(req.getPut())), b.revision());
+      }
       case DELETE_RANGE ->
           new Applied(b.deleteRange(KvMapper.deleteRange(req.getDeleteRange())), b.revision());
-      case TXN -> new Applied(b.txn(KvMapper.txn(req.getTxn())), b.revision());
+      case TXN -> {
+        leases.checkTxn(b, req.getTxn());
+        yield new Applied(b.txn(KvMapper.txn(req.getTxn())), b.revision());
+      }
       case RANGE -> new Applied(b.range(KvMapper.range(req.getRange())), b.revision());
       case COMPACTION -> {
         CompactionRequest c = req.getCompaction();
         CompletableFuture<Long> physical = b.compact(c.getRevision());
         yield new Applied(physical, b.revision());
       }
+      case LEASE_GRANT -> leases.grant(b, req.getLeaseGrant());
+      case LEASE_REVOKE -> leases.revoke(b, req.getLeaseRevoke());
+      case LEASE_CHECKPOINT -> leases.checkpoint(b, req.getLeaseCheckpoint());
       default ->
           new IllegalArgumentException(
               "etcdserver: request " + req.getRequestCase() + " is not supported yet");
