@@ -245,7 +245,8 @@ public final class ApplyBatch implements AutoCloseable {
   private PutResponse put0(PutRequest p) {
     long rev = revision + 1;
     KeyIndex ki = s.index.get(p.key());
-    KeyValue prev = ki == null ? null : liveAt(ki, readRevision());
+    boolean needPrev = s.options.eventPrevKv() || p.prevKv() || p.ignoreValue() || p.ignoreLease();
+    KeyValue prev = ki == null || !needPrev ? null : liveAt(ki, readRevision());
     byte[] value = p.value();
     long lease = p.lease();
     if (p.ignoreValue() || p.ignoreLease()) {
@@ -284,7 +285,11 @@ public final class ApplyBatch implements AutoCloseable {
         revs.add(new long[] {e.main(i), e.sub(i)});
       }
     }
-    List<KeyValue> prevs = Ranges.readEach(new WriterView(at), revs);
+    boolean needPrev = s.options.eventPrevKv() || d.prevKv();
+    List<KeyValue> prevs =
+        needPrev
+            ? Ranges.readEach(new WriterView(at), revs)
+            : java.util.Collections.nCopies(revs.size(), null);
     for (int j = 0; j < live.size(); j++) {
       KeyIndex ki = live.get(j);
       long sub = txnChanges.size();

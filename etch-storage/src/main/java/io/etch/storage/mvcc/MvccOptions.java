@@ -3,10 +3,17 @@ package io.etch.storage.mvcc;
 /**
  * Tuning of the store. {@code blockCacheBytes}: RocksDB block cache shared by all column families.
  * {@code compactionBatchSize}: revisions deleted per RocksDB write by physical compaction, so the
- * apply thread's writes interleave with it instead of waiting behind one huge batch.
+ * apply thread's writes interleave with it instead of waiting behind one huge batch. {@code
+ * eventPrevKv}: whether the events of a commit carry the previous version of each changed key; it
+ * costs one read per overwriting put on the apply thread, so a server with no prev_kv watcher may
+ * turn it off and fetch prev_kv on demand ({@link MvccStore#range} at revision - 1), as etcd does.
  */
-public record MvccOptions(long blockCacheBytes, int compactionBatchSize) {
+public record MvccOptions(long blockCacheBytes, int compactionBatchSize, boolean eventPrevKv) {
   public static MvccOptions defaults() {
-    return new MvccOptions(256L << 20, 10_000);
+    return new MvccOptions(512L << 20, 10_000, true);
+  }
+
+  public MvccOptions withEventPrevKv(boolean eventPrevKv) {
+    return new MvccOptions(blockCacheBytes, compactionBatchSize, eventPrevKv);
   }
 }

@@ -2,6 +2,7 @@ package io.etch.storage.mvcc;
 
 import io.etch.storage.lease.LeaseRecord;
 import io.etch.storage.membership.MemberRecord;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,6 +21,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.zip.CRC32C;
 import org.rocksdb.BlockBasedTableConfig;
+import org.rocksdb.BloomFilter;
 import org.rocksdb.Checkpoint;
 import org.rocksdb.ColumnFamilyDescriptor;
 import org.rocksdb.ColumnFamilyHandle;
@@ -105,7 +107,7 @@ public final class MvccStore implements AutoCloseable {
   }
 
   private final Path dir;
-  private final MvccOptions options;
+  final MvccOptions options;
   private final RocksDB db;
   private final DBOptions dbOptions;
   private final List<ColumnFamilyOptions> cfOptions;
@@ -146,11 +148,16 @@ public final class MvccStore implements AutoCloseable {
     this.cfOptions = new ArrayList<>();
     List<ColumnFamilyDescriptor> descriptors = new ArrayList<>();
     for (byte[] name : List.of(RocksDB.DEFAULT_COLUMN_FAMILY, CF_KV, CF_LEASE, CF_MEMBERS)) {
+      // Bloom filters: a point read of a revision skips every level that does not hold it,
+      // instead of searching each level's index and reading a data block.
       ColumnFamilyOptions cfo =
           new ColumnFamilyOptions()
               .setCompressionType(CompressionType.LZ4_COMPRESSION)
               .setTableFormatConfig(
-                  new BlockBasedTableConfig().setBlockCache(blockCache).setBlockSize(8 << 10));
+                  new BlockBasedTableConfig()
+                      .setBlockCache(blockCache)
+                      .setBlockSize(4 << 10)
+                      .setFilterPolicy(new BloomFilter(10, false)));
       if (Arrays.equals(name, CF_KV)) {
         // Revisions are written in increasing order: flushes and compactions mostly move files.
         cfo.setWriteBufferSize(64L << 20).setLevelCompactionDynamicLevelBytes(true);
@@ -217,11 +224,28 @@ public final class MvccStore implements AutoCloseable {
     try (ReadOptions ro = new ReadOptions().setFillCache(false).setReadaheadSize(4 << 20);
         RocksIterator it = db.newIterator(kvCf, ro)) {
       KeyIndex last = null;
+      // Direct buffers: no Java array per key and value crosses JNI while 1M+ revisions stream by.
+      ByteBuffer kbuf = ByteBuffer.allocateDirect(Revision.BYTES + 1);
+      ByteBuffer vbuf = ByteBuffer.allocateDirect(64 << 10);
+      byte[] revKey = new byte[Revision.BYTES + 1];
       for (it.seekToFirst(); it.isValid(); it.next()) {
-        byte[] revKey = it.key();
-        Revision rev = Revision.fromBytes(revKey);
-        boolean tombstone = Revision.isTombstone(revKey);
-        KeyValueCodec.Header h = KeyValueCodec.decodeHeader(it.value());
+        kbuf.clear();
+        int klen = it.key(kbuf);
+        if (klen != Revision.BYTES && klen != Revision.BYTES + 1) {
+          throw new StorageException("malformed revision key of " + klen + " bytes in " + dir);
+        }
+        kbuf.get(revKey, 0, klen);
+        long main = Revision.getLong(revKey, 0);
+        long subOnly = Revision.getLong(revKey, 9);
+        boolean tombstone = klen == Revision.BYTES + 1 && revKey[Revision.BYTES] == 't';
+        vbuf.clear();
+        int vlen = it.value(vbuf);
+        if (vlen > vbuf.capacity()) {
+          vbuf = ByteBuffer.allocateDirect(Integer.highestOneBit(vlen) << 1);
+          it.value(vbuf);
+        }
+        KeyValueCodec.Header h = KeyValueCodec.decodeHeader(vbuf);
+        Revision rev = new Revision(main, subOnly);
         // Consecutive revisions often touch the same key (a txn, a hot key): skip the lookup.
         KeyIndex ki = last != null && Arrays.equals(last.key, h.key()) ? last : index.get(h.key());
         if (ki == null) {
