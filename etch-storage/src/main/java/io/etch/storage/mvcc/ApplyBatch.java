@@ -268,6 +268,7 @@ public final class ApplyBatch implements AutoCloseable {
     pending.put(new Revision(rev, sub), kv);
     changedIndex = true;
     ki.put(rev, sub);
+    s.replaceCache(ki, kv);
     txnChanges.add(new Event(Event.EventType.PUT, kv, prev));
     return new PutResponse(new ResponseHeader(rev), p.prevKv() ? prev : null);
   }
@@ -296,6 +297,7 @@ public final class ApplyBatch implements AutoCloseable {
       put(s.kvCf, Revision.toBytes(rev, sub, true), KeyValueCodec.encodeTombstone(ki.key));
       changedIndex = true;
       ki.tombstone(rev, sub);
+      s.replaceCache(ki, null);
       txnChanges.add(
           new Event(
               Event.EventType.DELETE, new KeyValue(ki.key, 0, rev, 0, null, 0), prevs.get(j)));
@@ -311,7 +313,8 @@ public final class ApplyBatch implements AutoCloseable {
     if (i == KeyIndex.NONE || e.tombstone(i)) {
       return null;
     }
-    return read(e.main(i), e.sub(i));
+    KeyValue hit = ki.cachedAt(e.main(i));
+    return hit != null ? hit : read(e.main(i), e.sub(i));
   }
 
   private void requireExisting(byte[] key, long rev) {

@@ -642,6 +642,11 @@ public final class MvccStore implements AutoCloseable {
     public List<KeyValue> readAll(List<long[]> revs) {
       return readStored(revs);
     }
+
+    @Override
+    public void offer(KeyIndex ki, KeyValue kv) {
+      offerCache(ki, kv);
+    }
   }
 
   RocksDB db() {
@@ -711,7 +716,8 @@ public final class MvccStore implements AutoCloseable {
       }
     }
     for (byte[] k : empty) {
-      index.remove(k);
+      KeyIndex gone = index.remove(k);
+      cachedBytes.addAndGet(-cost(gone.swapCached(null)));
     }
     return dropped;
   }
@@ -754,6 +760,32 @@ public final class MvccStore implements AutoCloseable {
           }
         });
     return done;
+  }
+
+  /** Bytes of heap the cached versions in the index take (approximate). */
+  private final java.util.concurrent.atomic.AtomicLong cachedBytes =
+      new java.util.concurrent.atomic.AtomicLong();
+
+  private static long cost(KeyValue kv) {
+    return kv == null ? 0 : kv.key().length + kv.value().length + 64;
+  }
+
+  /** Reader path: caches {@code kv} for {@code ki} if it has nothing cached and budget allows. */
+  void offerCache(KeyIndex ki, KeyValue kv) {
+    long c = cost(kv);
+    if (cachedBytes.get() + c <= options.valueCacheBytes() && ki.cacheIfEmpty(kv)) {
+      cachedBytes.addAndGet(c);
+    }
+  }
+
+  /** Writer path: {@code kv} (null for a delete) replaces whatever {@code ki} had cached. */
+  void replaceCache(KeyIndex ki, KeyValue kv) {
+    long c = cost(kv);
+    if (kv != null && cachedBytes.get() + c > options.valueCacheBytes()) {
+      kv = null;
+      c = 0;
+    }
+    cachedBytes.addAndGet(c - cost(ki.swapCached(kv)));
   }
 
   /** Subset of the index in [key, end) with etcd's range_end conventions. */

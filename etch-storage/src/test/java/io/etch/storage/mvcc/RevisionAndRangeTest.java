@@ -273,4 +273,33 @@ class RevisionAndRangeTest extends MvccTestSupport {
     // The watch hub can still fetch a prev_kv on demand: the key at revision - 1.
     assertThat(getAt("a", 2)).isEqualTo(kv("a", 1, 2, 2, "2"));
   }
+
+  @Test
+  void readsAgreeWithAndWithoutTheValueCache() {
+    MvccStore uncached =
+        MvccStore.open(tmp.resolve("uncached"), MvccOptions.defaults().withValueCacheBytes(0));
+    try {
+      for (MvccStore st : List.of(store, uncached)) {
+        for (int i = 0; i < 30; i++) {
+          try (ApplyBatch batch = st.newBatch()) {
+            String k = "k" + (i % 5);
+            if (i % 7 == 6) {
+              batch.deleteRange(DeleteRangeRequest.of(b(k)));
+            } else {
+              batch.put(PutRequest.of(b(k), b("v" + i)));
+            }
+            batch.commit();
+          }
+        }
+      }
+      for (long rev = 1; rev <= store.currentRevision(); rev++) {
+        RangeRequest all = RangeRequest.range(b("k"), b("l")).withRevision(rev);
+        // Twice: the first read fills the cache, the second is served from it.
+        assertThat(store.range(all)).isEqualTo(uncached.range(all));
+        assertThat(store.range(all)).isEqualTo(uncached.range(all));
+      }
+    } finally {
+      uncached.close();
+    }
+  }
 }
