@@ -244,7 +244,7 @@ public final class ApplyBatch implements AutoCloseable {
 
   private PutResponse put0(PutRequest p) {
     long rev = revision + 1;
-    KeyIndex ki = s.index.get(p.key());
+    KeyIndex ki = s.lookup(p.key());
     boolean needPrev = s.options.eventPrevKv() || p.prevKv() || p.ignoreValue() || p.ignoreLease();
     KeyValue prev = ki == null || !needPrev ? null : liveAt(ki, readRevision());
     byte[] value = p.value();
@@ -259,7 +259,7 @@ public final class ApplyBatch implements AutoCloseable {
     }
     if (ki == null) {
       ki = new KeyIndex(p.key().clone());
-      s.index.put(ki.key, ki);
+      s.insert(ki);
     }
     long sub = txnChanges.size();
     long create = ki.version == 0 ? rev : ki.createRevision;
@@ -318,7 +318,7 @@ public final class ApplyBatch implements AutoCloseable {
   }
 
   private void requireExisting(byte[] key, long rev) {
-    KeyIndex ki = s.index.get(key);
+    KeyIndex ki = s.lookup(key);
     if (ki == null || liveAt(ki, rev) == null) {
       throw new EtcdException(EtcdError.KEY_NOT_FOUND);
     }

@@ -80,7 +80,9 @@ public final class MvccBench {
       }
       report("put overwrites (event carries prev_kv), batches of " + BATCH, overwrites, t0);
     }
-    try (MvccStore store = MvccStore.open(dir, MvccOptions.defaults().withEventPrevKv(false))) {
+    MvccOptions readOptions =
+        MvccOptions.defaults().withEventPrevKv(false).withValueCacheBytes(512L << 20);
+    try (MvccStore store = MvccStore.open(dir, readOptions)) {
       long index = store.consistentIndex();
       int overwrites = Math.min(n, 300_000);
       long t0 = System.nanoTime();
@@ -98,6 +100,11 @@ public final class MvccBench {
       report("put overwrites (eventPrevKv off), batches of " + BATCH, overwrites, t0);
 
       warm(store);
+      for (int threads : new int[] {1, 2}) {
+        readBench(store, keys, threads, 5);
+      }
+      warmValueCache(store);
+      System.out.println("with every key's latest version in the value cache:");
       for (int threads : new int[] {1, 2}) {
         readBench(store, keys, threads, 5);
       }
@@ -177,6 +184,24 @@ public final class MvccBench {
     report("warm block cache (scan history)", n, t0);
   }
 
+  /** Reads every key once at the current revision, which fills the value cache. */
+  static void warmValueCache(MvccStore store) {
+    long t0 = System.nanoTime();
+    byte[] from = "key/".getBytes(StandardCharsets.US_ASCII);
+    byte[] end = "key0".getBytes(StandardCharsets.US_ASCII);
+    long n = 0;
+    while (true) {
+      RangeResponse r = store.range(RangeRequest.range(from, end).withLimit(10_000));
+      n += r.kvs().size();
+      if (!r.more()) {
+        break;
+      }
+      byte[] last = r.kvs().get(r.kvs().size() - 1).key();
+      from = java.util.Arrays.copyOf(last, last.length + 1); // last key + "\0", as Kubernetes pages
+    }
+    report("fill value cache (paginated range over all keys)", n, t0);
+  }
+
   static void prefixBench(MvccStore store, int seconds) {
     byte[] from = "key/00012".getBytes(StandardCharsets.US_ASCII);
     byte[] to = "key/00013".getBytes(StandardCharsets.US_ASCII);
@@ -226,11 +251,11 @@ public final class MvccBench {
       long c0 = mx.getCurrentThreadCpuTime();
       long sink = 0;
       for (int i = 0; i < 1_000_000; i++) {
-        sink += store.index.get(keys[r.nextInt(n)]).entries().n();
+        sink += store.lookup(keys[r.nextInt(n)]).entries().n();
       }
       long c1 = mx.getCurrentThreadCpuTime();
       for (int i = 0; i < 1_000_000; i++) {
-        KeyIndex.Entries e = store.index.get(keys[r.nextInt(n)]).entries();
+        KeyIndex.Entries e = store.lookup(keys[r.nextInt(n)]).entries();
         sink += store.readStored(e.main(e.n() - 1), e.sub(e.n() - 1)).version();
       }
       long c2 = mx.getCurrentThreadCpuTime();
