@@ -54,7 +54,9 @@ import org.slf4j.LoggerFactory;
  * </ul>
  *
  * The key index (key → its revisions, {@link KeyIndex}) lives in memory and is rebuilt from CF
- * {@code kv} at open, as etcd's treeIndex; MVCC-NOTES.md has the measurements behind that choice.
+ * {@code kv} at open, as etcd's treeIndex: an ordered map for ranges and a hash map for exact keys,
+ * sharing the same KeyIndex objects, each of which may cache its key's latest version (within
+ * {@link MvccOptions#valueCacheBytes()}). MVCC-NOTES.md has the measurements behind these choices.
  *
  * <h2>Durability</h2>
  *
