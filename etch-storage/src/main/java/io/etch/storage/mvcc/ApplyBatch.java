@@ -244,8 +244,9 @@ public final class ApplyBatch implements AutoCloseable {
 
   private PutResponse put0(PutRequest p) {
     long rev = revision + 1;
-    KeyIndex ki = s.index.get(p.key());
-    KeyValue prev = ki == null ? null : liveAt(ki, readRevision());
+    KeyIndex ki = s.lookup(p.key());
+    boolean needPrev = s.options.eventPrevKv() || p.prevKv() || p.ignoreValue() || p.ignoreLease();
+    KeyValue prev = ki == null || !needPrev ? null : liveAt(ki, readRevision());
     byte[] value = p.value();
     long lease = p.lease();
     if (p.ignoreValue() || p.ignoreLease()) {
@@ -258,7 +259,7 @@ public final class ApplyBatch implements AutoCloseable {
     }
     if (ki == null) {
       ki = new KeyIndex(p.key().clone());
-      s.index.put(ki.key, ki);
+      s.insert(ki);
     }
     long sub = txnChanges.size();
     long create = ki.version == 0 ? rev : ki.createRevision;
@@ -267,6 +268,7 @@ public final class ApplyBatch implements AutoCloseable {
     pending.put(new Revision(rev, sub), kv);
     changedIndex = true;
     ki.put(rev, sub);
+    s.replaceCache(ki, kv);
     txnChanges.add(new Event(Event.EventType.PUT, kv, prev));
     return new PutResponse(new ResponseHeader(rev), p.prevKv() ? prev : null);
   }
@@ -284,13 +286,18 @@ public final class ApplyBatch implements AutoCloseable {
         revs.add(new long[] {e.main(i), e.sub(i)});
       }
     }
-    List<KeyValue> prevs = Ranges.readEach(new WriterView(at), revs);
+    boolean needPrev = s.options.eventPrevKv() || d.prevKv();
+    List<KeyValue> prevs =
+        needPrev
+            ? Ranges.readEach(new WriterView(at), revs)
+            : java.util.Collections.nCopies(revs.size(), null);
     for (int j = 0; j < live.size(); j++) {
       KeyIndex ki = live.get(j);
       long sub = txnChanges.size();
       put(s.kvCf, Revision.toBytes(rev, sub, true), KeyValueCodec.encodeTombstone(ki.key));
       changedIndex = true;
       ki.tombstone(rev, sub);
+      s.replaceCache(ki, null);
       txnChanges.add(
           new Event(
               Event.EventType.DELETE, new KeyValue(ki.key, 0, rev, 0, null, 0), prevs.get(j)));
@@ -306,11 +313,12 @@ public final class ApplyBatch implements AutoCloseable {
     if (i == KeyIndex.NONE || e.tombstone(i)) {
       return null;
     }
-    return read(e.main(i), e.sub(i));
+    KeyValue hit = ki.cachedAt(e.main(i));
+    return hit != null ? hit : read(e.main(i), e.sub(i));
   }
 
   private void requireExisting(byte[] key, long rev) {
-    KeyIndex ki = s.index.get(key);
+    KeyIndex ki = s.lookup(key);
     if (ki == null || liveAt(ki, rev) == null) {
       throw new EtcdException(EtcdError.KEY_NOT_FOUND);
     }

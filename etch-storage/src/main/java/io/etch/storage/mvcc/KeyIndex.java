@@ -61,6 +61,43 @@ final class KeyIndex {
   final byte[] key;
   private volatile Entries entries = EMPTY;
 
+  /**
+   * A recently read or written version of this key (normally its newest), or null: reads at the
+   * current revision are served from here without RocksDB. Safe to set early or from any thread,
+   * because a reader uses it only when its mod_revision is the revision the reader's entry names
+   * (one key changes at most once per revision), and the value of a revision never changes. Bounded
+   * by {@link MvccStore}'s value cache budget.
+   */
+  volatile KeyValue cached;
+
+  private static final java.lang.invoke.VarHandle CACHED;
+
+  static {
+    try {
+      CACHED =
+          java.lang.invoke.MethodHandles.lookup()
+              .findVarHandle(KeyIndex.class, "cached", KeyValue.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+
+  /** Sets the cached version if none is set; true if this call set it. */
+  boolean cacheIfEmpty(KeyValue kv) {
+    return CACHED.compareAndSet(this, null, kv);
+  }
+
+  /** Replaces the cached version, returning the previous one. */
+  KeyValue swapCached(KeyValue kv) {
+    return (KeyValue) CACHED.getAndSet(this, kv);
+  }
+
+  /** The cached version if it is the one at revision {@code main}, else null. */
+  KeyValue cachedAt(long main) {
+    KeyValue kv = cached;
+    return kv != null && kv.modRevision() == main ? kv : null;
+  }
+
   // Writer-only: the live generation's create revision and version (0 when the key is deleted),
   // what a put needs to stamp create_revision and version without reading the previous value.
   long createRevision;

@@ -97,6 +97,48 @@ final class KeyValueCodec {
     return new Header(key, create, version);
   }
 
+  /** {@link #decodeHeader(byte[])} of the bytes between position and limit of a buffer. */
+  static Header decodeHeader(java.nio.ByteBuffer b) {
+    byte[] key = KeyValue.EMPTY;
+    long create = 0, version = 0;
+    while (b.hasRemaining()) {
+      long tag = readVarint(b);
+      int field = (int) (tag >>> 3);
+      int wire = (int) (tag & 7);
+      if (wire == 2) {
+        int len = (int) readVarint(b);
+        if (field == 1) {
+          key = new byte[len];
+          b.get(key);
+        } else {
+          b.position(b.position() + len);
+        }
+      } else if (wire == 0) {
+        long v = readVarint(b);
+        if (field == 2) {
+          create = v;
+        } else if (field == 4) {
+          version = v;
+        }
+      } else {
+        throw new StorageException("malformed stored KeyValue: wire type " + wire);
+      }
+    }
+    return new Header(key, create, version);
+  }
+
+  private static long readVarint(java.nio.ByteBuffer b) {
+    long v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      byte x = b.get();
+      v |= (long) (x & 0x7f) << shift;
+      if (x >= 0) {
+        return v;
+      }
+    }
+    throw new StorageException("malformed varint in stored KeyValue");
+  }
+
   /** Only the key of a stored KeyValue (field 1, written first), without copying the value. */
   static byte[] decodeKey(byte[] b) {
     int[] pos = {0};

@@ -3,10 +3,26 @@ package io.etch.storage.mvcc;
 /**
  * Tuning of the store. {@code blockCacheBytes}: RocksDB block cache shared by all column families.
  * {@code compactionBatchSize}: revisions deleted per RocksDB write by physical compaction, so the
- * apply thread's writes interleave with it instead of waiting behind one huge batch.
+ * apply thread's writes interleave with it instead of waiting behind one huge batch. {@code
+ * eventPrevKv}: whether the events of a commit carry the previous version of each changed key; it
+ * costs one read per overwriting put on the apply thread, so a server with no prev_kv watcher may
+ * turn it off and fetch prev_kv on demand ({@link MvccStore#range} at revision - 1), as etcd does.
+ * {@code valueCacheBytes}: heap budget for caching each key's latest version next to its index
+ * entry, so current-revision reads skip RocksDB; filled by writes and by reads, never evicted (a
+ * key's entry is replaced by its next write and dropped by its delete).
  */
-public record MvccOptions(long blockCacheBytes, int compactionBatchSize) {
+public record MvccOptions(
+    long blockCacheBytes, int compactionBatchSize, boolean eventPrevKv, long valueCacheBytes) {
   public static MvccOptions defaults() {
-    return new MvccOptions(256L << 20, 10_000);
+    return new MvccOptions(512L << 20, 10_000, true, 256L << 20);
+  }
+
+  public MvccOptions withEventPrevKv(boolean eventPrevKv) {
+    return new MvccOptions(blockCacheBytes, compactionBatchSize, eventPrevKv, valueCacheBytes);
+  }
+
+  /** Heap budget for the latest versions of keys kept in the index (0 turns the cache off). */
+  public MvccOptions withValueCacheBytes(long valueCacheBytes) {
+    return new MvccOptions(blockCacheBytes, compactionBatchSize, eventPrevKv, valueCacheBytes);
   }
 }

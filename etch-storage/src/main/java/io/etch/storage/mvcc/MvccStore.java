@@ -2,6 +2,7 @@ package io.etch.storage.mvcc;
 
 import io.etch.storage.lease.LeaseRecord;
 import io.etch.storage.membership.MemberRecord;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,6 +21,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.zip.CRC32C;
 import org.rocksdb.BlockBasedTableConfig;
+import org.rocksdb.BloomFilter;
 import org.rocksdb.Checkpoint;
 import org.rocksdb.ColumnFamilyDescriptor;
 import org.rocksdb.ColumnFamilyHandle;
@@ -52,7 +54,9 @@ import org.slf4j.LoggerFactory;
  * </ul>
  *
  * The key index (key → its revisions, {@link KeyIndex}) lives in memory and is rebuilt from CF
- * {@code kv} at open, as etcd's treeIndex; MVCC-NOTES.md has the measurements behind that choice.
+ * {@code kv} at open, as etcd's treeIndex: an ordered map for ranges and a hash map for exact keys,
+ * sharing the same KeyIndex objects, each of which may cache its key's latest version (within
+ * {@link MvccOptions#valueCacheBytes()}). MVCC-NOTES.md has the measurements behind these choices.
  *
  * <h2>Durability</h2>
  *
@@ -105,7 +109,7 @@ public final class MvccStore implements AutoCloseable {
   }
 
   private final Path dir;
-  private final MvccOptions options;
+  final MvccOptions options;
   private final RocksDB db;
   private final DBOptions dbOptions;
   private final List<ColumnFamilyOptions> cfOptions;
@@ -119,8 +123,49 @@ public final class MvccStore implements AutoCloseable {
   private final ReadOptions readOptions;
   private final ExecutorService compactor;
 
-  /** key → its revisions; see the class comment for who mutates it. */
+  /** key → its revisions, in key order for ranges; see the class comment for who mutates it. */
   final ConcurrentSkipListMap<byte[], KeyIndex> index = new ConcurrentSkipListMap<>(KEY_ORDER);
+
+  /**
+   * The same KeyIndex objects by exact key, for single-key reads and the writer's lookups: a hash
+   * probe instead of a ~20-level skiplist walk (measured: most of a cached point read's CPU).
+   * Mutated with {@link #index}, by the apply thread only; a key may be briefly in one map and not
+   * the other, which readers cannot tell apart from a key created after their revision.
+   */
+  private final java.util.concurrent.ConcurrentHashMap<ExactKey, KeyIndex> exact =
+      new java.util.concurrent.ConcurrentHashMap<>(1 << 16);
+
+  /** A key compared by content, for {@link #exact}. */
+  private static final class ExactKey {
+    final byte[] key;
+    final int hash;
+
+    ExactKey(byte[] key) {
+      this.key = key;
+      this.hash = Arrays.hashCode(key);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof ExactKey k && hash == k.hash && Arrays.equals(key, k.key);
+    }
+
+    @Override
+    public int hashCode() {
+      return hash;
+    }
+  }
+
+  /** The index entry of exactly {@code key}, or null. Any thread. */
+  KeyIndex lookup(byte[] key) {
+    return exact.get(new ExactKey(key));
+  }
+
+  /** Adds a new key to both maps (apply thread, or open). */
+  void insert(KeyIndex ki) {
+    index.put(ki.key, ki);
+    exact.put(new ExactKey(ki.key), ki);
+  }
 
   volatile long currentRevision;
   volatile long compactRevision;
@@ -146,11 +191,16 @@ public final class MvccStore implements AutoCloseable {
     this.cfOptions = new ArrayList<>();
     List<ColumnFamilyDescriptor> descriptors = new ArrayList<>();
     for (byte[] name : List.of(RocksDB.DEFAULT_COLUMN_FAMILY, CF_KV, CF_LEASE, CF_MEMBERS)) {
+      // Bloom filters: a point read of a revision skips every level that does not hold it,
+      // instead of searching each level's index and reading a data block.
       ColumnFamilyOptions cfo =
           new ColumnFamilyOptions()
               .setCompressionType(CompressionType.LZ4_COMPRESSION)
               .setTableFormatConfig(
-                  new BlockBasedTableConfig().setBlockCache(blockCache).setBlockSize(8 << 10));
+                  new BlockBasedTableConfig()
+                      .setBlockCache(blockCache)
+                      .setBlockSize(4 << 10)
+                      .setFilterPolicy(new BloomFilter(10, false)));
       if (Arrays.equals(name, CF_KV)) {
         // Revisions are written in increasing order: flushes and compactions mostly move files.
         cfo.setWriteBufferSize(64L << 20).setLevelCompactionDynamicLevelBytes(true);
@@ -217,16 +267,33 @@ public final class MvccStore implements AutoCloseable {
     try (ReadOptions ro = new ReadOptions().setFillCache(false).setReadaheadSize(4 << 20);
         RocksIterator it = db.newIterator(kvCf, ro)) {
       KeyIndex last = null;
+      // Direct buffers: no Java array per key and value crosses JNI while 1M+ revisions stream by.
+      ByteBuffer kbuf = ByteBuffer.allocateDirect(Revision.BYTES + 1);
+      ByteBuffer vbuf = ByteBuffer.allocateDirect(64 << 10);
+      byte[] revKey = new byte[Revision.BYTES + 1];
       for (it.seekToFirst(); it.isValid(); it.next()) {
-        byte[] revKey = it.key();
-        Revision rev = Revision.fromBytes(revKey);
-        boolean tombstone = Revision.isTombstone(revKey);
-        KeyValueCodec.Header h = KeyValueCodec.decodeHeader(it.value());
+        kbuf.clear();
+        int klen = it.key(kbuf);
+        if (klen != Revision.BYTES && klen != Revision.BYTES + 1) {
+          throw new StorageException("malformed revision key of " + klen + " bytes in " + dir);
+        }
+        kbuf.get(revKey, 0, klen);
+        long main = Revision.getLong(revKey, 0);
+        long subOnly = Revision.getLong(revKey, 9);
+        boolean tombstone = klen == Revision.BYTES + 1 && revKey[Revision.BYTES] == 't';
+        vbuf.clear();
+        int vlen = it.value(vbuf);
+        if (vlen > vbuf.capacity()) {
+          vbuf = ByteBuffer.allocateDirect(Integer.highestOneBit(vlen) << 1);
+          it.value(vbuf);
+        }
+        KeyValueCodec.Header h = KeyValueCodec.decodeHeader(vbuf);
+        Revision rev = new Revision(main, subOnly);
         // Consecutive revisions often touch the same key (a txn, a hot key): skip the lookup.
-        KeyIndex ki = last != null && Arrays.equals(last.key, h.key()) ? last : index.get(h.key());
+        KeyIndex ki = last != null && Arrays.equals(last.key, h.key()) ? last : lookup(h.key());
         if (ki == null) {
           ki = new KeyIndex(h.key());
-          index.put(ki.key, ki);
+          insert(ki);
         }
         long sub = tombstone ? rev.sub() | KeyIndex.TOMBSTONE : rev.sub();
         ki.restore(
@@ -386,7 +453,7 @@ public final class MvccStore implements AutoCloseable {
 
   /** The live version of {@code key} at revision {@code rev} (reader view), or null. */
   private KeyValue latestAt(byte[] key, long rev) {
-    KeyIndex ki = index.get(key);
+    KeyIndex ki = lookup(key);
     if (ki == null) {
       return null;
     }
@@ -448,7 +515,7 @@ public final class MvccStore implements AutoCloseable {
     if (Revision.isTombstone(revKey)) {
       return false;
     }
-    KeyIndex ki = index.get(KeyValueCodec.decodeKey(value));
+    KeyIndex ki = lookup(KeyValueCodec.decodeKey(value));
     if (ki == null) {
       return false;
     }
@@ -618,6 +685,11 @@ public final class MvccStore implements AutoCloseable {
     public List<KeyValue> readAll(List<long[]> revs) {
       return readStored(revs);
     }
+
+    @Override
+    public void offer(KeyIndex ki, KeyValue kv) {
+      offerCache(ki, kv);
+    }
   }
 
   RocksDB db() {
@@ -687,7 +759,9 @@ public final class MvccStore implements AutoCloseable {
       }
     }
     for (byte[] k : empty) {
-      index.remove(k);
+      KeyIndex gone = index.remove(k);
+      exact.remove(new ExactKey(k));
+      cachedBytes.addAndGet(-cost(gone.swapCached(null)));
     }
     return dropped;
   }
@@ -732,10 +806,36 @@ public final class MvccStore implements AutoCloseable {
     return done;
   }
 
+  /** Bytes of heap the cached versions in the index take (approximate). */
+  private final java.util.concurrent.atomic.AtomicLong cachedBytes =
+      new java.util.concurrent.atomic.AtomicLong();
+
+  private static long cost(KeyValue kv) {
+    return kv == null ? 0 : kv.key().length + kv.value().length + 64;
+  }
+
+  /** Reader path: caches {@code kv} for {@code ki} if it has nothing cached and budget allows. */
+  void offerCache(KeyIndex ki, KeyValue kv) {
+    long c = cost(kv);
+    if (cachedBytes.get() + c <= options.valueCacheBytes() && ki.cacheIfEmpty(kv)) {
+      cachedBytes.addAndGet(c);
+    }
+  }
+
+  /** Writer path: {@code kv} (null for a delete) replaces whatever {@code ki} had cached. */
+  void replaceCache(KeyIndex ki, KeyValue kv) {
+    long c = cost(kv);
+    if (kv != null && cachedBytes.get() + c > options.valueCacheBytes()) {
+      kv = null;
+      c = 0;
+    }
+    cachedBytes.addAndGet(c - cost(ki.swapCached(kv)));
+  }
+
   /** Subset of the index in [key, end) with etcd's range_end conventions. */
   Collection<KeyIndex> keysInRange(byte[] key, byte[] end) {
     if (end.length == 0) {
-      KeyIndex ki = index.get(key);
+      KeyIndex ki = lookup(key);
       return ki == null ? List.of() : List.of(ki);
     }
     if (end.length == 1 && end[0] == 0) {

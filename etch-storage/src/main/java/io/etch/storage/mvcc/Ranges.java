@@ -29,6 +29,9 @@ final class Ranges {
 
     KeyValue read(long main, long sub);
 
+    /** A value read from RocksDB for the key's cache (readers only; the writer fills it itself). */
+    default void offer(KeyIndex ki, KeyValue kv) {}
+
     /** Values of many revisions in order; null if some were compacted away meanwhile. */
     default List<KeyValue> readAll(List<long[]> revs) {
       return readEach(this, revs);
@@ -69,7 +72,12 @@ final class Ranges {
       limit++;
     }
 
-    List<long[]> revs = new ArrayList<>();
+    // Values come from the keys' cached versions where those are the wanted revisions; the
+    // rest from RocksDB in one multi-get.
+    List<KeyValue> kvs = new ArrayList<>();
+    List<long[]> missing = new ArrayList<>();
+    List<Integer> missingAt = new ArrayList<>();
+    List<KeyIndex> missingKi = new ArrayList<>();
     long count = 0;
     for (KeyIndex ki : s.keysInRange(r.key(), r.rangeEnd())) {
       KeyIndex.Entries e = ki.entries();
@@ -78,16 +86,30 @@ final class Ranges {
         continue;
       }
       count++;
-      if (!r.countOnly() && (limit <= 0 || revs.size() < limit)) {
-        revs.add(new long[] {e.main(i), e.sub(i)});
+      if (!r.countOnly() && (limit <= 0 || kvs.size() < limit)) {
+        KeyValue hit = ki.cachedAt(e.main(i));
+        if (hit == null) {
+          missing.add(new long[] {e.main(i), e.sub(i)});
+          missingAt.add(kvs.size());
+          missingKi.add(ki);
+        }
+        kvs.add(hit);
       }
     }
-    if (r.countOnly() || revs.isEmpty()) {
+    if (r.countOnly() || kvs.isEmpty()) {
       return new RangeResponse(new ResponseHeader(cur), List.of(), false, count);
     }
-    List<KeyValue> kvs = v.readAll(revs);
-    if (kvs == null) {
-      kvs = readEach(v, revs);
+    if (!missing.isEmpty()) {
+      List<KeyValue> read = v.readAll(missing);
+      if (read == null) {
+        read = readEach(v, missing);
+      }
+      for (int j = 0; j < read.size(); j++) {
+        kvs.set(missingAt.get(j), read.get(j));
+        if (isNewest(missingKi.get(j), read.get(j))) {
+          v.offer(missingKi.get(j), read.get(j));
+        }
+      }
     }
     if (filtered) {
       kvs = filter(kvs, r);
@@ -106,6 +128,12 @@ final class Ranges {
       kvs = keys;
     }
     return new RangeResponse(new ResponseHeader(cur), List.copyOf(kvs), more, count);
+  }
+
+  /** Only a key's newest version is worth caching: older ones serve only history reads. */
+  private static boolean isNewest(KeyIndex ki, KeyValue kv) {
+    KeyIndex.Entries e = ki.entries();
+    return e.n() > 0 && e.main(e.n() - 1) == kv.modRevision();
   }
 
   private static List<KeyValue> filter(List<KeyValue> kvs, RangeRequest r) {

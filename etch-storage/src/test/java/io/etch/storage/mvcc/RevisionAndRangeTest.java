@@ -254,4 +254,52 @@ class RevisionAndRangeTest extends MvccTestSupport {
                 kv("a", 1, 2, 2, "2")),
             new Event(Event.EventType.PUT, kv("b", 4, 4, 1, "1"), null));
   }
+
+  @Test
+  void withoutEventPrevKvEventsOmitPrevKvButPutStillAnswersPrevKv() {
+    store.close();
+    store = MvccStore.open(tmp.resolve("db"), MvccOptions.defaults().withEventPrevKv(false));
+    put("a", "1");
+    Commit c;
+    PutResponse r;
+    try (ApplyBatch batch = store.newBatch()) {
+      batch.put(PutRequest.of(b("a"), b("2")));
+      r = batch.put(new PutRequest(b("a"), b("3"), 0, true, false, false));
+      c = batch.commit();
+    }
+    // Only the put that asked for prev_kv read it, so only its event carries it.
+    assertThat(c.events()).extracting(Event::prevKv).containsExactly(null, kv("a", 1, 2, 2, "2"));
+    assertThat(r.prevKv()).isEqualTo(kv("a", 1, 2, 2, "2"));
+    // The watch hub can still fetch a prev_kv on demand: the key at revision - 1.
+    assertThat(getAt("a", 2)).isEqualTo(kv("a", 1, 2, 2, "2"));
+  }
+
+  @Test
+  void readsAgreeWithAndWithoutTheValueCache() {
+    MvccStore uncached =
+        MvccStore.open(tmp.resolve("uncached"), MvccOptions.defaults().withValueCacheBytes(0));
+    try {
+      for (MvccStore st : List.of(store, uncached)) {
+        for (int i = 0; i < 30; i++) {
+          try (ApplyBatch batch = st.newBatch()) {
+            String k = "k" + (i % 5);
+            if (i % 7 == 6) {
+              batch.deleteRange(DeleteRangeRequest.of(b(k)));
+            } else {
+              batch.put(PutRequest.of(b(k), b("v" + i)));
+            }
+            batch.commit();
+          }
+        }
+      }
+      for (long rev = 1; rev <= store.currentRevision(); rev++) {
+        RangeRequest all = RangeRequest.range(b("k"), b("l")).withRevision(rev);
+        // Twice: the first read fills the cache, the second is served from it.
+        assertThat(store.range(all)).isEqualTo(uncached.range(all));
+        assertThat(store.range(all)).isEqualTo(uncached.range(all));
+      }
+    } finally {
+      uncached.close();
+    }
+  }
 }
