@@ -307,8 +307,9 @@ public final class MvccStore implements AutoCloseable {
       throw new StorageException("cannot read history in " + dir + ": " + e.getMessage(), e);
     }
     // A compaction may have removed the newest revision (a tombstone): the revision never goes
-    // back below the compact revision (etcd's restore does the same).
-    currentRevision = Math.max(lastRev, scheduled);
+    // back below the compact revision (etcd's restore does the same). An empty store is at
+    // revision 1, as etcd's: its first write gets revision 2.
+    currentRevision = Math.max(1, Math.max(lastRev, scheduled));
     compactRevision = scheduled;
     if (scheduled > 0) {
       RevisionList dropped = compactIndex(scheduled);
