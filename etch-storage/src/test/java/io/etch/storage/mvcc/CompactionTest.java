@@ -11,102 +11,120 @@ class CompactionTest extends MvccTestSupport {
 
   @Test
   void compactedRevisionIsRejectedWithEtcdError() {
-    put("a", "1"); // 1
-    put("a", "2"); // 2
-    put("a", "3"); // 3
-    compact(2);
-    assertThatThrownBy(() -> getAt("a", 1))
+    put("a", "1"); // 2
+    put("a", "2"); // 3
+    put("a", "3"); // 4
+    compact(3);
+    assertThatThrownBy(() -> getAt("a", 2))
         .isInstanceOf(EtcdException.class)
         .hasMessage("mvcc: required revision has been compacted");
   }
 
   @Test
   void rangeAtExactlyTheCompactRevisionSeesTheKeptVersions() {
-    put("a", "1"); // 1
-    put("a", "2"); // 2
-    put("b", "1"); // 3
-    put("a", "3"); // 4
-    compact(3);
-    assertThat(getAt("a", 3)).isEqualTo(kv("a", 1, 2, 2, "2"));
-    assertThat(getAt("b", 3)).isEqualTo(kv("b", 3, 3, 1, "1"));
-    assertThat(getAt("a", 4)).isEqualTo(kv("a", 1, 4, 3, "3"));
+    put("a", "1"); // 2
+    put("a", "2"); // 3
+    put("b", "1"); // 4
+    put("a", "3"); // 5
+    compact(4);
+    assertThat(getAt("a", 4)).isEqualTo(kv("a", 2, 3, 2, "2"));
+    assertThat(getAt("b", 4)).isEqualTo(kv("b", 4, 4, 1, "1"));
+    assertThat(getAt("a", 5)).isEqualTo(kv("a", 2, 5, 3, "3"));
   }
 
   @Test
   void compactAtATombstoneDropsTheKeyEntirely() {
-    put("a", "1"); // 1
-    delete("a"); // 2
-    put("b", "1"); // 3
-    compact(2);
-    assertThat(getAt("a", 2)).isNull();
+    put("a", "1"); // 2
+    delete("a"); // 3
+    put("b", "1"); // 4
+    compact(3);
+    assertThat(getAt("a", 3)).isNull();
     assertThat(get("a")).isNull();
     assertThat(store.indexedKeys()).isEqualTo(1);
-    assertThat(store.events(2, 3, 100).events())
+    assertThat(store.events(3, 4, 100).events())
         .extracting(e -> s(e.kv().key()))
         .containsExactly("b"); // the tombstone at the compact revision is gone
     reopen();
     assertThat(store.indexedKeys()).isEqualTo(1);
-    assertThat(store.currentRevision()).isEqualTo(3);
+    assertThat(store.currentRevision()).isEqualTo(4);
   }
 
   @Test
   void compactingAwayTheNewestRevisionDoesNotMoveTheRevisionBackAfterRestart() {
-    put("a", "1"); // 1
-    delete("a"); // 2: the newest revision, a tombstone
-    compact(2);
+    put("a", "1"); // 2
+    delete("a"); // 3: the newest revision, a tombstone
+    compact(3);
     reopen();
-    assertThat(store.currentRevision()).isEqualTo(2);
-    assertThat(store.compactRevision()).isEqualTo(2);
-    assertThat(put("a", "2").header().revision()).isEqualTo(3);
+    assertThat(store.currentRevision()).isEqualTo(3);
+    assertThat(store.compactRevision()).isEqualTo(3);
+    assertThat(put("a", "2").header().revision()).isEqualTo(4);
   }
 
   @Test
   void rangeAtARevisionOfADeletedKeysOlderGenerationStillReadsIt() {
-    put("a", "1"); // 1, generation 1
-    put("a", "2"); // 2
-    delete("a"); // 3
-    put("a", "x"); // 4, generation 2
-    delete("a"); // 5
-    put("a", "y"); // 6, generation 3
+    put("a", "1"); // 2, generation 1
+    put("a", "2"); // 3
+    delete("a"); // 4
+    put("a", "x"); // 5, generation 2
+    delete("a"); // 6
+    put("a", "y"); // 7, generation 3
+    compact(3);
+    assertThat(getAt("a", 3)).isEqualTo(kv("a", 2, 3, 2, "2"));
+    assertThat(getAt("a", 4)).isNull();
+    assertThat(getAt("a", 5)).isEqualTo(kv("a", 5, 5, 1, "x"));
+    assertThat(getAt("a", 6)).isNull();
+    assertThat(get("a")).isEqualTo(kv("a", 7, 7, 1, "y"));
+  }
+
+  @Test
+  void compactAtTheEmptyStoresRevisionOneIsAllowedAndSurvivesRestart() {
+    compact(1);
+    assertThat(store.compactRevision()).isEqualTo(1);
+    assertThat(store.currentRevision()).isEqualTo(1);
+    assertThat(getAt("a", 1)).isNull();
+    assertThatThrownBy(() -> compact(1)).hasMessage("mvcc: required revision has been compacted");
+    reopen();
+    assertThat(store.compactRevision()).isEqualTo(1);
+    assertThat(store.currentRevision()).isEqualTo(1);
+    assertThat(put("a", "1").header().revision()).isEqualTo(2);
+    assertThat(store.events(1, 2, 10).events()).hasSize(1);
     compact(2);
-    assertThat(getAt("a", 2)).isEqualTo(kv("a", 1, 2, 2, "2"));
-    assertThat(getAt("a", 3)).isNull();
-    assertThat(getAt("a", 4)).isEqualTo(kv("a", 4, 4, 1, "x"));
-    assertThat(getAt("a", 5)).isNull();
-    assertThat(get("a")).isEqualTo(kv("a", 6, 6, 1, "y"));
+    assertThatThrownBy(() -> getAt("a", 1))
+        .hasMessage("mvcc: required revision has been compacted");
+    assertThat(getAt("a", 2)).isEqualTo(kv("a", 2, 2, 1, "1"));
   }
 
   @Test
   void compactOfAnAlreadyCompactedOrFutureRevisionIsRejected() {
-    put("a", "1");
-    put("a", "2");
-    compact(1);
-    assertThatThrownBy(() -> compact(1)).hasMessage("mvcc: required revision has been compacted");
-    assertThatThrownBy(() -> compact(3)).hasMessage("mvcc: required revision is a future revision");
+    put("a", "1"); // 2
+    put("a", "2"); // 3
+    compact(2);
+    assertThatThrownBy(() -> compact(2)).hasMessage("mvcc: required revision has been compacted");
+    assertThatThrownBy(() -> compact(4)).hasMessage("mvcc: required revision is a future revision");
   }
 
   @Test
   void compactRevisionSurvivesRestart() {
-    put("a", "1");
-    put("a", "2");
-    put("a", "3");
-    compact(2);
+    put("a", "1"); // 2
+    put("a", "2"); // 3
+    put("a", "3"); // 4
+    compact(3);
     reopen();
-    assertThat(store.compactRevision()).isEqualTo(2);
-    assertThatThrownBy(() -> getAt("a", 1))
+    assertThat(store.compactRevision()).isEqualTo(3);
+    assertThatThrownBy(() -> getAt("a", 2))
         .hasMessage("mvcc: required revision has been compacted");
-    assertThat(getAt("a", 2).value()).isEqualTo(b("2"));
+    assertThat(getAt("a", 3).value()).isEqualTo(b("2"));
   }
 
   @Test
   void physicalCompactionRemovesDroppedRevisionsFromDiskWhenTheFutureCompletes() {
     for (int i = 0; i < 100; i++) {
-      put("a", "v" + i);
+      put("a", "v" + i); // revisions 2..101
     }
-    CompletableFuture<Long> done = apply(a -> a.compact(100));
-    assertThat(done.join()).isEqualTo(100);
+    CompletableFuture<Long> done = apply(a -> a.compact(101));
+    assertThat(done.join()).isEqualTo(101);
     // Only the kept revision of "a" is left in history.
-    assertThat(store.events(100, 100, 10).events()).hasSize(1);
+    assertThat(store.events(101, 101, 10).events()).hasSize(1);
     int before = store.hashKV(0).hash();
     reopen();
     assertThat(store.hashKV(0).hash()).isEqualTo(before);
@@ -115,13 +133,13 @@ class CompactionTest extends MvccTestSupport {
 
   @Test
   void eventsBelowTheCompactRevisionAreCompacted() {
-    put("a", "1");
-    put("a", "2");
-    put("a", "3");
-    compact(2);
-    assertThatThrownBy(() -> store.events(1, 3, 10))
+    put("a", "1"); // 2
+    put("a", "2"); // 3
+    put("a", "3"); // 4
+    compact(3);
+    assertThatThrownBy(() -> store.events(2, 4, 10))
         .hasMessage("mvcc: required revision has been compacted");
-    assertThat(store.events(3, 3, 10).events().get(0).prevKv()).isEqualTo(kv("a", 1, 2, 2, "2"));
+    assertThat(store.events(4, 4, 10).events().get(0).prevKv()).isEqualTo(kv("a", 2, 3, 2, "2"));
   }
 
   @Test
@@ -133,14 +151,14 @@ class CompactionTest extends MvccTestSupport {
         delete("k" + (i % 3));
       }
     }
-    int beforeCompact = store.hashKV(15).hash();
-    compact(10);
-    assertThat(store.hashKV(15).hash()).isNotEqualTo(beforeCompact);
-    int atCompact = store.hashKV(15).hash();
+    int beforeCompact = store.hashKV(16).hash();
+    compact(11);
+    assertThat(store.hashKV(16).hash()).isNotEqualTo(beforeCompact);
+    int atCompact = store.hashKV(16).hash();
     // Recompute on a copy that rebuilt its index and finished the compaction at open.
     reopen();
-    assertThat(store.hashKV(15).hash()).isEqualTo(atCompact);
-    assertThatThrownBy(() -> store.hashKV(5))
+    assertThat(store.hashKV(16).hash()).isEqualTo(atCompact);
+    assertThatThrownBy(() -> store.hashKV(6))
         .hasMessage("mvcc: required revision has been compacted");
   }
 
@@ -156,7 +174,7 @@ class CompactionTest extends MvccTestSupport {
           }
         }
       }
-      assertThat(other.hashKV(7)).isEqualTo(store.hashKV(7));
+      assertThat(other.hashKV(8)).isEqualTo(store.hashKV(8));
       assertThat(other.hash()).isEqualTo(store.hash());
     } finally {
       other.close();

@@ -15,23 +15,23 @@ class DurabilityTest extends MvccTestSupport {
 
   @Test
   void restartKeepsDataRevisionCompactRevisionAndConsistentIndex() {
-    put("a", "1");
-    put("b", "1");
-    put("a", "2");
-    delete("b");
-    compact(2);
+    put("a", "1"); // 2
+    put("b", "1"); // 3
+    put("a", "2"); // 4
+    delete("b"); // 5
+    compact(3);
     int hash = store.hashKV(0).hash();
     long index = store.consistentIndex();
     reopen();
-    assertThat(store.currentRevision()).isEqualTo(4);
-    assertThat(store.compactRevision()).isEqualTo(2);
+    assertThat(store.currentRevision()).isEqualTo(5);
+    assertThat(store.compactRevision()).isEqualTo(3);
     assertThat(store.consistentIndex()).isEqualTo(index).isEqualTo(5);
     assertThat(store.term()).isEqualTo(1);
-    assertThat(get("a")).isEqualTo(kv("a", 1, 3, 2, "2"));
+    assertThat(get("a")).isEqualTo(kv("a", 2, 4, 2, "2"));
     assertThat(get("b")).isNull();
     assertThat(store.hashKV(0).hash()).isEqualTo(hash);
     // A write after the restart continues the version and revision sequence.
-    assertThat(put("a", "3").header().revision()).isEqualTo(5);
+    assertThat(put("a", "3").header().revision()).isEqualTo(6);
     assertThat(get("a").version()).isEqualTo(3);
   }
 
@@ -47,6 +47,7 @@ class DurabilityTest extends MvccTestSupport {
     assertThatThrownBy(() -> get("a")).isInstanceOf(StorageException.class);
     reopen();
     assertThat(store.consistentIndex()).isZero();
+    assertThat(store.currentRevision()).isEqualTo(1); // still empty: etcd's revision 1
     assertThat(get("a")).isNull();
     try (ApplyBatch batch = store.newBatch()) {
       batch.put(PutRequest.of(b("a"), b("1")));
@@ -98,18 +99,18 @@ class DurabilityTest extends MvccTestSupport {
 
   @Test
   void checkpointOpensAsAStoreWithTheSameState() {
-    put("a", "1");
-    put("a", "2");
-    compact(1);
-    put("b", "1");
+    put("a", "1"); // 2
+    put("a", "2"); // 3
+    compact(2);
+    put("b", "1"); // 4
     Path cp = tmp.resolve("checkpoint");
     store.checkpoint(cp);
     put("c", "after-checkpoint");
     try (MvccStore copy = MvccStore.open(cp)) {
-      assertThat(copy.currentRevision()).isEqualTo(3);
-      assertThat(copy.compactRevision()).isEqualTo(1);
+      assertThat(copy.currentRevision()).isEqualTo(4);
+      assertThat(copy.compactRevision()).isEqualTo(2);
       assertThat(copy.consistentIndex()).isEqualTo(4);
-      assertThat(copy.hashKV(3).hash()).isEqualTo(store.hashKV(3).hash());
+      assertThat(copy.hashKV(4).hash()).isEqualTo(store.hashKV(4).hash());
       assertThat(copy.range(RangeRequest.of(b("c"))).kvs()).isEmpty();
     }
   }

@@ -31,7 +31,10 @@ class MvccModelTest extends MvccTestSupport {
 
   static final class Model {
     final List<Change> history = new ArrayList<>();
-    long revision;
+
+    /** An empty store is at revision 1, as etcd's: the first write transaction gets 2. */
+    long revision = 1;
+
     long compact;
     long consistentIndex;
 

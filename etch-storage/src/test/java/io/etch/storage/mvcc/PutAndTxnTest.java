@@ -16,7 +16,7 @@ class PutAndTxnTest extends MvccTestSupport {
   void putWithPrevKvReturnsThePreviousVersion() {
     put("a", "1");
     PutResponse r = apply(a -> a.put(new PutRequest(b("a"), b("2"), 0, true, false, false)));
-    assertThat(r.prevKv()).isEqualTo(kv("a", 1, 1, 1, "1"));
+    assertThat(r.prevKv()).isEqualTo(kv("a", 2, 2, 1, "1"));
     PutResponse fresh = apply(a -> a.put(new PutRequest(b("new"), b("1"), 0, true, false, false)));
     assertThat(fresh.prevKv()).isNull();
   }
@@ -43,7 +43,7 @@ class PutAndTxnTest extends MvccTestSupport {
     assertThatThrownBy(
             () -> apply(a -> a.put(new PutRequest(b("nope"), null, 0, false, false, true))))
         .hasMessage("etcdserver: key not found");
-    assertThat(store.currentRevision()).isEqualTo(1);
+    assertThat(store.currentRevision()).isEqualTo(2);
     delete("a");
     assertThatThrownBy(() -> apply(a -> a.put(new PutRequest(b("a"), null, 0, false, true, false))))
         .hasMessage("etcdserver: key not found");
@@ -56,9 +56,9 @@ class PutAndTxnTest extends MvccTestSupport {
       assertThatThrownBy(() -> batch.put(new PutRequest(b("b"), null, 0, false, true, false)))
           .isInstanceOf(EtcdException.class);
       batch.put(PutRequest.of(b("c"), b("1")));
-      assertThat(batch.commit().revision()).isEqualTo(2);
+      assertThat(batch.commit().revision()).isEqualTo(3);
     }
-    assertThat(get("c").modRevision()).isEqualTo(2);
+    assertThat(get("c").modRevision()).isEqualTo(3);
   }
 
   @Test
@@ -68,12 +68,12 @@ class PutAndTxnTest extends MvccTestSupport {
     put("c", "3");
     DeleteRangeResponse r = deleteRange("a", "c");
     assertThat(r.deleted()).isEqualTo(2);
-    assertThat(r.prevKvs()).containsExactly(kv("a", 1, 1, 1, "1"), kv("b", 2, 2, 1, "2"));
-    assertThat(r.header().revision()).isEqualTo(4);
+    assertThat(r.prevKvs()).containsExactly(kv("a", 2, 2, 1, "1"), kv("b", 3, 3, 1, "2"));
+    assertThat(r.header().revision()).isEqualTo(5);
     assertThat(keys(store.range(RangeRequest.range(b("a"), new byte[] {0})))).containsExactly("c");
   }
 
-  /** Key "k" has version 2, create 1, mod 3, lease 5, value "m"; each compare target and op. */
+  /** Key "k" has version 2, create 2, mod 4, lease 5, value "m"; each compare target and op. */
   @ParameterizedTest(name = "{0} {1} {2} -> {3}")
   @CsvSource({
     "VERSION, EQUAL, 2, true",
@@ -84,14 +84,14 @@ class PutAndTxnTest extends MvccTestSupport {
     "VERSION, LESS, 2, false",
     "VERSION, NOT_EQUAL, 1, true",
     "VERSION, NOT_EQUAL, 2, false",
-    "CREATE, EQUAL, 1, true",
-    "CREATE, GREATER, 0, true",
-    "CREATE, LESS, 1, false",
-    "CREATE, NOT_EQUAL, 1, false",
-    "MOD, EQUAL, 3, true",
-    "MOD, GREATER, 3, false",
-    "MOD, LESS, 4, true",
-    "MOD, NOT_EQUAL, 2, true",
+    "CREATE, EQUAL, 2, true",
+    "CREATE, GREATER, 1, true",
+    "CREATE, LESS, 2, false",
+    "CREATE, NOT_EQUAL, 2, false",
+    "MOD, EQUAL, 4, true",
+    "MOD, GREATER, 4, false",
+    "MOD, LESS, 5, true",
+    "MOD, NOT_EQUAL, 3, true",
     "LEASE, EQUAL, 5, true",
     "LEASE, GREATER, 4, true",
     "LEASE, LESS, 5, false",
@@ -104,9 +104,9 @@ class PutAndTxnTest extends MvccTestSupport {
   })
   void compareEveryTargetWithEveryResult(
       CompareTarget target, CompareResult result, String operand, boolean expected) {
-    put("k", "v", 5); // 1
-    put("other", "x"); // 2
-    put("k", "m", 5); // 3
+    put("k", "v", 5); // 2
+    put("other", "x"); // 3
+    put("k", "m", 5); // 4
     long n = target == CompareTarget.VALUE ? 0 : Long.parseLong(operand);
     Compare c = new Compare(result, target, b("k"), null, n, n, n, b(operand), n);
     TxnResponse r =
@@ -153,10 +153,10 @@ class PutAndTxnTest extends MvccTestSupport {
                 List.of(Compare.version(b("a"), CompareResult.EQUAL, 1)),
                 List.of(RequestOp.range(RangeRequest.of(b("a")))),
                 List.of()));
-    assertThat(r.header().revision()).isEqualTo(1);
-    assertThat(store.currentRevision()).isEqualTo(1);
+    assertThat(r.header().revision()).isEqualTo(2);
+    assertThat(store.currentRevision()).isEqualTo(2);
     RangeResponse inner = ((ResponseOp.ResponseRange) r.responses().get(0)).response();
-    assertThat(inner.kvs()).containsExactly(kv("a", 1, 1, 1, "1"));
+    assertThat(inner.kvs()).containsExactly(kv("a", 2, 2, 1, "1"));
   }
 
   @Test
@@ -170,13 +170,13 @@ class PutAndTxnTest extends MvccTestSupport {
                     RequestOp.range(RangeRequest.of(b("a")))),
                 List.of()));
     RangeResponse inner = ((ResponseOp.ResponseRange) r.responses().get(1)).response();
-    assertThat(inner.kvs()).containsExactly(kv("a", 1, 1, 1, "1"));
-    assertThat(inner.header().revision()).isEqualTo(1);
+    assertThat(inner.kvs()).containsExactly(kv("a", 2, 2, 1, "1"));
+    assertThat(inner.header().revision()).isEqualTo(2);
   }
 
   @Test
   void nestedTxnComparesSeeTheStateBeforeTheOuterTxnAndAllChangesShareOneRevision() {
-    put("a", "1"); // rev 1
+    put("a", "1"); // rev 2
     TxnRequest inner =
         new TxnRequest(
             // Evaluated before the outer put: a is still at version 1.
@@ -192,10 +192,10 @@ class PutAndTxnTest extends MvccTestSupport {
     assertThat(r.succeeded()).isTrue();
     TxnResponse nested = ((ResponseOp.ResponseTxn) r.responses().get(1)).response();
     assertThat(nested.succeeded()).isTrue();
-    assertThat(get("inner-then").modRevision()).isEqualTo(2);
-    assertThat(get("a").modRevision()).isEqualTo(2);
+    assertThat(get("inner-then").modRevision()).isEqualTo(3);
+    assertThat(get("a").modRevision()).isEqualTo(3);
     assertThat(get("inner-else")).isNull();
-    assertThat(store.currentRevision()).isEqualTo(2);
+    assertThat(store.currentRevision()).isEqualTo(3);
   }
 
   @Test
@@ -226,7 +226,7 @@ class PutAndTxnTest extends MvccTestSupport {
                         List.of())))
         .hasMessage("etcdserver: key not found");
     assertThat(get("b")).isNull();
-    assertThat(store.currentRevision()).isEqualTo(1);
+    assertThat(store.currentRevision()).isEqualTo(2);
   }
 
   @Test
@@ -239,7 +239,7 @@ class PutAndTxnTest extends MvccTestSupport {
                         List.of(),
                         List.of(
                             RequestOp.put(PutRequest.of(b("b"), b("1"))),
-                            RequestOp.range(RangeRequest.of(b("a")).withRevision(2))),
+                            RequestOp.range(RangeRequest.of(b("a")).withRevision(3))),
                         List.of())))
         .hasMessage("mvcc: required revision is a future revision");
     assertThat(get("b")).isNull();
@@ -276,7 +276,7 @@ class PutAndTxnTest extends MvccTestSupport {
                         List.of(RequestOp.put(PutRequest.of(b("a"), b("2"))))))),
             List.of());
     assertThat(txn(nestedThenElse).succeeded()).isTrue(); // then/else are exclusive
-    assertThat(store.currentRevision()).isEqualTo(1);
+    assertThat(store.currentRevision()).isEqualTo(2);
   }
 
   @Test

@@ -12,12 +12,36 @@ class RevisionAndRangeTest extends MvccTestSupport {
 
   @Test
   void eachWriteGetsTheNextRevisionAndVersionCountsPutsSinceCreation() {
-    assertThat(store.currentRevision()).isZero();
-    assertThat(put("a", "1").header().revision()).isEqualTo(1);
-    assertThat(put("b", "1").header().revision()).isEqualTo(2);
-    assertThat(put("a", "2").header().revision()).isEqualTo(3);
-    assertThat(get("a")).isEqualTo(kv("a", 1, 3, 2, "2"));
-    assertThat(get("b")).isEqualTo(kv("b", 2, 2, 1, "1"));
+    // An empty store is at revision 1, as etcd's: the first write gets revision 2.
+    assertThat(store.currentRevision()).isEqualTo(1);
+    assertThat(put("a", "1").header().revision()).isEqualTo(2);
+    assertThat(put("b", "1").header().revision()).isEqualTo(3);
+    assertThat(put("a", "2").header().revision()).isEqualTo(4);
+    assertThat(get("a")).isEqualTo(kv("a", 2, 4, 2, "2"));
+    assertThat(get("b")).isEqualTo(kv("b", 3, 3, 1, "1"));
+  }
+
+  @Test
+  void emptyStoreIsAtRevisionOneAndServesReadsEventsAndHashAtIt() {
+    assertThat(store.currentRevision()).isEqualTo(1);
+    RangeResponse r = store.range(RangeRequest.range(b("a"), new byte[] {0}).withRevision(1));
+    assertThat(r.kvs()).isEmpty();
+    assertThat(r.count()).isZero();
+    assertThat(r.header().revision()).isEqualTo(1);
+    assertThatThrownBy(() -> store.range(RangeRequest.of(b("a")).withRevision(2)))
+        .hasMessage("mvcc: required revision is a future revision");
+    EventPage page = store.events(1, 1, 10);
+    assertThat(page.events()).isEmpty();
+    assertThat(page.nextRevision()).isEqualTo(2);
+    assertThat(store.hashKV(1)).isEqualTo(store.hashKV(0));
+    assertThat(store.hashKV(1).header().revision()).isEqualTo(1);
+    assertThatThrownBy(() -> store.hashKV(2))
+        .hasMessage("mvcc: required revision is a future revision");
+    reopen();
+    assertThat(store.currentRevision()).isEqualTo(1);
+    assertThat(put("a", "1").header().revision()).isEqualTo(2);
+    assertThat(store.events(1, 2, 10).events())
+        .containsExactly(new Event(Event.EventType.PUT, kv("a", 2, 2, 1, "1"), null));
   }
 
   @Test
@@ -27,7 +51,7 @@ class RevisionAndRangeTest extends MvccTestSupport {
     assertThat(delete("a").deleted()).isEqualTo(1);
     assertThat(get("a")).isNull();
     put("a", "3");
-    assertThat(get("a")).isEqualTo(kv("a", 4, 4, 1, "3"));
+    assertThat(get("a")).isEqualTo(kv("a", 5, 5, 1, "3"));
   }
 
   @Test
@@ -35,8 +59,8 @@ class RevisionAndRangeTest extends MvccTestSupport {
     put("a", "1");
     DeleteRangeResponse r = delete("zzz");
     assertThat(r.deleted()).isZero();
-    assertThat(r.header().revision()).isEqualTo(1);
-    assertThat(store.currentRevision()).isEqualTo(1);
+    assertThat(r.header().revision()).isEqualTo(2);
+    assertThat(store.currentRevision()).isEqualTo(2);
   }
 
   @Test
@@ -51,10 +75,10 @@ class RevisionAndRangeTest extends MvccTestSupport {
                     RequestOp.put(PutRequest.of(b("b"), b("1"))),
                     RequestOp.deleteRange(DeleteRangeRequest.of(b("x")))),
                 List.of()));
-    assertThat(r.header().revision()).isEqualTo(2);
-    assertThat(get("a").modRevision()).isEqualTo(2);
-    assertThat(get("b").modRevision()).isEqualTo(2);
-    EventPage page = store.events(2, 2, 100);
+    assertThat(r.header().revision()).isEqualTo(3);
+    assertThat(get("a").modRevision()).isEqualTo(3);
+    assertThat(get("b").modRevision()).isEqualTo(3);
+    EventPage page = store.events(3, 3, 100);
     assertThat(page.events())
         .extracting(e -> e.type() + ":" + s(e.kv().key()))
         .containsExactly("PUT:a", "PUT:b", "DELETE:x");
@@ -102,7 +126,7 @@ class RevisionAndRangeTest extends MvccTestSupport {
         .isInstanceOf(EtcdException.class)
         .hasMessage("etcdserver: key is not provided");
     assertThatThrownBy(() -> put("", "v")).hasMessage("etcdserver: key is not provided");
-    assertThat(store.currentRevision()).isZero();
+    assertThat(store.currentRevision()).isEqualTo(1);
   }
 
   @Test
@@ -134,15 +158,15 @@ class RevisionAndRangeTest extends MvccTestSupport {
     put("a", "1");
     KeyValue kv = store.range(RangeRequest.of(b("a")).withKeysOnly(true)).kvs().get(0);
     assertThat(kv.value()).isEmpty();
-    assertThat(kv.modRevision()).isEqualTo(1);
+    assertThat(kv.modRevision()).isEqualTo(2);
   }
 
   @Test
   void sortByEveryTargetInBothOrders() {
-    put("a", "3"); // rev 1
-    put("b", "1"); // rev 2
-    put("c", "2"); // rev 3
-    put("a", "3"); // rev 4: a version 2, mod 4
+    put("a", "3"); // rev 2
+    put("b", "1"); // rev 3
+    put("c", "2"); // rev 4
+    put("a", "3"); // rev 5: a version 2, mod 5
     RangeRequest all = RangeRequest.range(b("a"), b("z"));
     assertThat(keys(store.range(all.withSort(SortTarget.KEY, SortOrder.DESCEND))))
         .containsExactly("c", "b", "a");
@@ -176,18 +200,18 @@ class RevisionAndRangeTest extends MvccTestSupport {
 
   @Test
   void modAndCreateRevisionFiltersApplyBeforeLimitButNotToCount() {
-    put("a", "1"); // 1
-    put("b", "1"); // 2
-    put("c", "1"); // 3
-    put("a", "2"); // 4
+    put("a", "1"); // 2
+    put("b", "1"); // 3
+    put("c", "1"); // 4
+    put("a", "2"); // 5
     RangeRequest all = RangeRequest.range(b("a"), b("z"));
-    RangeResponse minMod = store.range(all.withModRevisions(3, 0));
+    RangeResponse minMod = store.range(all.withModRevisions(4, 0));
     assertThat(keys(minMod)).containsExactly("a", "c");
     assertThat(minMod.count()).isEqualTo(3);
-    assertThat(keys(store.range(all.withModRevisions(0, 2)))).containsExactly("b");
-    assertThat(keys(store.range(all.withCreateRevisions(2, 0)))).containsExactly("b", "c");
-    assertThat(keys(store.range(all.withCreateRevisions(0, 1)))).containsExactly("a");
-    RangeResponse limited = store.range(all.withModRevisions(2, 0).withLimit(1));
+    assertThat(keys(store.range(all.withModRevisions(0, 3)))).containsExactly("b");
+    assertThat(keys(store.range(all.withCreateRevisions(3, 0)))).containsExactly("b", "c");
+    assertThat(keys(store.range(all.withCreateRevisions(0, 2)))).containsExactly("a");
+    RangeResponse limited = store.range(all.withModRevisions(3, 0).withLimit(1));
     assertThat(keys(limited)).containsExactly("a");
     assertThat(limited.more()).isTrue();
     assertThat(limited.count()).isEqualTo(3);
@@ -195,22 +219,23 @@ class RevisionAndRangeTest extends MvccTestSupport {
 
   @Test
   void historyReadSeesTheKeyAsItWasAtThatRevision() {
-    put("a", "1"); // 1
-    put("a", "2"); // 2
-    delete("a"); // 3
-    put("a", "3"); // 4
-    assertThat(getAt("a", 1)).isEqualTo(kv("a", 1, 1, 1, "1"));
-    assertThat(getAt("a", 2)).isEqualTo(kv("a", 1, 2, 2, "2"));
-    assertThat(getAt("a", 3)).isNull();
-    assertThat(getAt("a", 4)).isEqualTo(kv("a", 4, 4, 1, "3"));
-    RangeResponse r = store.range(RangeRequest.of(b("a")).withRevision(1));
-    assertThat(r.header().revision()).isEqualTo(4); // header: the current revision, as etcd
+    put("a", "1"); // 2
+    put("a", "2"); // 3
+    delete("a"); // 4
+    put("a", "3"); // 5
+    assertThat(getAt("a", 1)).isNull(); // the empty store's revision
+    assertThat(getAt("a", 2)).isEqualTo(kv("a", 2, 2, 1, "1"));
+    assertThat(getAt("a", 3)).isEqualTo(kv("a", 2, 3, 2, "2"));
+    assertThat(getAt("a", 4)).isNull();
+    assertThat(getAt("a", 5)).isEqualTo(kv("a", 5, 5, 1, "3"));
+    RangeResponse r = store.range(RangeRequest.of(b("a")).withRevision(2));
+    assertThat(r.header().revision()).isEqualTo(5); // header: the current revision, as etcd
   }
 
   @Test
   void futureRevisionIsRejectedWithEtcdError() {
     put("a", "1");
-    assertThatThrownBy(() -> store.range(RangeRequest.of(b("a")).withRevision(2)))
+    assertThatThrownBy(() -> store.range(RangeRequest.of(b("a")).withRevision(3)))
         .isInstanceOf(EtcdException.class)
         .hasMessage("mvcc: required revision is a future revision")
         .extracting(e -> ((EtcdException) e).error().grpcCode())
@@ -225,13 +250,13 @@ class RevisionAndRangeTest extends MvccTestSupport {
       batch.put(PutRequest.of(b("b"), b("1")));
       assertThat(get("a").value()).isEqualTo(b("1"));
       assertThat(get("b")).isNull();
-      assertThat(store.currentRevision()).isEqualTo(1);
+      assertThat(store.currentRevision()).isEqualTo(2);
       // ...while the batch itself sees its own writes.
       assertThat(batch.range(RangeRequest.of(b("b"))).kvs()).hasSize(1);
       batch.commit();
     }
     assertThat(get("a").value()).isEqualTo(b("2"));
-    assertThat(store.currentRevision()).isEqualTo(3);
+    assertThat(store.currentRevision()).isEqualTo(4);
   }
 
   @Test
@@ -244,15 +269,15 @@ class RevisionAndRangeTest extends MvccTestSupport {
       batch.put(PutRequest.of(b("b"), b("1")));
       c = batch.commit();
     }
-    assertThat(c.revision()).isEqualTo(4);
+    assertThat(c.revision()).isEqualTo(5);
     assertThat(c.events())
         .containsExactly(
-            new Event(Event.EventType.PUT, kv("a", 1, 2, 2, "2"), kv("a", 1, 1, 1, "1")),
+            new Event(Event.EventType.PUT, kv("a", 2, 3, 2, "2"), kv("a", 2, 2, 1, "1")),
             new Event(
                 Event.EventType.DELETE,
-                new KeyValue(b("a"), 0, 3, 0, null, 0),
-                kv("a", 1, 2, 2, "2")),
-            new Event(Event.EventType.PUT, kv("b", 4, 4, 1, "1"), null));
+                new KeyValue(b("a"), 0, 4, 0, null, 0),
+                kv("a", 2, 3, 2, "2")),
+            new Event(Event.EventType.PUT, kv("b", 5, 5, 1, "1"), null));
   }
 
   @Test
@@ -268,10 +293,10 @@ class RevisionAndRangeTest extends MvccTestSupport {
       c = batch.commit();
     }
     // Only the put that asked for prev_kv read it, so only its event carries it.
-    assertThat(c.events()).extracting(Event::prevKv).containsExactly(null, kv("a", 1, 2, 2, "2"));
-    assertThat(r.prevKv()).isEqualTo(kv("a", 1, 2, 2, "2"));
+    assertThat(c.events()).extracting(Event::prevKv).containsExactly(null, kv("a", 2, 3, 2, "2"));
+    assertThat(r.prevKv()).isEqualTo(kv("a", 2, 3, 2, "2"));
     // The watch hub can still fetch a prev_kv on demand: the key at revision - 1.
-    assertThat(getAt("a", 2)).isEqualTo(kv("a", 1, 2, 2, "2"));
+    assertThat(getAt("a", 3)).isEqualTo(kv("a", 2, 3, 2, "2"));
   }
 
   @Test
