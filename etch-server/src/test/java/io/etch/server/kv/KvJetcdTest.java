@@ -79,6 +79,7 @@ class KvJetcdTest {
   @Test
   void putThenGetReturnsValueWithRevisions() throws Exception {
     long before = kv.get(b("nothing")).get(10, TimeUnit.SECONDS).getHeader().getRevision();
+    assertThat(before).isEqualTo(1); // an empty store is at revision 1, as etcd's
     PutResponse p = kv.put(b("foo"), b("bar")).get(10, TimeUnit.SECONDS);
     long rev = p.getHeader().getRevision();
     assertThat(rev).isEqualTo(before + 1); // each write transaction takes the next revision
