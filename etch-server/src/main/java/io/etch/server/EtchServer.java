@@ -1,12 +1,17 @@
 package io.etch.server;
 
 import com.google.protobuf.Message;
+import io.etch.api.etcdserverpb.CompactionRequest;
 import io.etch.api.etcdserverpb.ResponseHeader;
 import io.etch.api.internal.InternalRequest;
 import io.etch.raft.Bootstrap;
 import io.etch.raft.Config;
+import io.etch.server.cluster.ClusterService;
+import io.etch.server.cluster.Membership;
 import io.etch.server.config.EtchConfig;
 import io.etch.server.kv.KvService;
+import io.etch.server.maintenance.AutoCompactor;
+import io.etch.server.maintenance.MaintenanceService;
 import io.etch.server.raft.RaftNode;
 import io.etch.server.raft.Transport;
 import io.etch.storage.mvcc.MvccStore;
@@ -52,9 +57,24 @@ public final class EtchServer implements AutoCloseable {
   private final ExecutorService responseExecutor;
   private final AtomicLong requestIds;
   private final Duration requestTimeout;
+  private final Tuning tuning;
+  private AutoCompactor compactor;
 
-  private EtchServer(EtchConfig config) throws IOException {
+  /**
+   * Intervals etcd hard-codes, which tests shorten.
+   *
+   * @param revisionCompactionInterval how often {@code --auto-compaction-mode=revision} checks
+   *     (etcd: 5 minutes)
+   * @param snapshotCatchUpEntries raft log entries kept behind a snapshot for slow followers (etcd:
+   *     5000)
+   */
+  public record Tuning(Duration revisionCompactionInterval, long snapshotCatchUpEntries) {
+    public static final Tuning ETCD = new Tuning(AutoCompactor.DEFAULT_REVISION_INTERVAL, 5000);
+  }
+
+  private EtchServer(EtchConfig config, Tuning tuning) throws IOException {
     this.config = config;
+    this.tuning = tuning;
     List<Long> ids = new ArrayList<>();
     for (Map.Entry<String, List<URI>> m : config.initialCluster().entrySet()) {
       ids.add(ClusterIds.memberId(m.getValue(), config.initialClusterToken()));
@@ -110,8 +130,11 @@ public final class EtchServer implements AutoCloseable {
             .checkQuorum(true)
             .preVote(true)
             .build();
-    EtchStateMachine sm = new EtchStateMachine(store, wait, events -> {});
+    Membership membership =
+        new Membership(config.initialCluster(), config.initialClusterToken(), store.members());
+    EtchStateMachine sm = new EtchStateMachine(store, wait, events -> {}, membership);
     raft = new RaftNode(rc, wal, Transport.NONE, sm, tickMs, System::nanoTime);
+    raft.enableSnapshots(config.snapshotCount(), tuning.snapshotCatchUpEntries(), store::sync);
     responseExecutor =
         Executors.newFixedThreadPool(
             Math.max(2, Runtime.getRuntime().availableProcessors()),
@@ -130,7 +153,12 @@ public final class EtchServer implements AutoCloseable {
 
   /** Opens storage, starts raft and the client listeners. */
   public static EtchServer start(EtchConfig config) throws IOException {
-    EtchServer s = new EtchServer(config);
+    return start(config, Tuning.ETCD);
+  }
+
+  /** {@link #start(EtchConfig)} with etcd's fixed intervals replaced (tests). */
+  public static EtchServer start(EtchConfig config, Tuning tuning) throws IOException {
+    EtchServer s = new EtchServer(config, tuning);
     try {
       s.startServices();
     } catch (IOException | RuntimeException e) {
@@ -148,11 +176,49 @@ public final class EtchServer implements AutoCloseable {
           NettyServerBuilder.forAddress(new InetSocketAddress(u.getHost(), u.getPort()))
               .maxInboundMessageSize(maxInbound)
               .addService(new KvService(this))
+              .addService(new MaintenanceService(this))
+              .addService(new ClusterService(this))
               .build()
               .start();
       clientServers.add(server);
       log.info("serving client requests on {}", u.getHost() + ":" + server.getPort());
     }
+    ClusterService.publish(this);
+    compactor =
+        AutoCompactor.create(
+            config.autoCompaction(),
+            compactionTarget(),
+            tuning.revisionCompactionInterval(),
+            System::nanoTime);
+    if (compactor != null) {
+      compactor.start();
+    }
+  }
+
+  private AutoCompactor.Target compactionTarget() {
+    return new AutoCompactor.Target() {
+      @Override
+      public long currentRevision() {
+        return store.currentRevision();
+      }
+
+      @Override
+      public long compactRevision() {
+        return store.compactRevision();
+      }
+
+      @Override
+      public boolean isLeader() {
+        return raft.isLeader();
+      }
+
+      @Override
+      public CompletableFuture<?> compact(long revision) {
+        return propose(
+            InternalRequest.newBuilder()
+                .setCompaction(CompactionRequest.newBuilder().setRevision(revision)));
+      }
+    };
   }
 
   public EtchConfig config() {
@@ -173,6 +239,11 @@ public final class EtchServer implements AutoCloseable {
 
   public RaftNode raft() {
     return raft;
+  }
+
+  /** The raft log and its snapshots. */
+  public WalStorage wal() {
+    return wal;
   }
 
   public ExecutorService responseExecutor() {
@@ -247,6 +318,9 @@ public final class EtchServer implements AutoCloseable {
 
   @Override
   public void close() {
+    if (compactor != null) {
+      compactor.close();
+    }
     for (Server s : clientServers) {
       s.shutdown();
     }

@@ -3,9 +3,12 @@ package io.etch.server;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.etch.api.etcdserverpb.CompactionRequest;
 import io.etch.api.internal.InternalRequest;
+import io.etch.raft.ConfChange;
 import io.etch.raft.Entry;
 import io.etch.raft.EntryType;
+import io.etch.raft.RaftException;
 import io.etch.raft.Snapshot;
+import io.etch.server.cluster.Membership;
 import io.etch.server.kv.KvMapper;
 import io.etch.server.raft.StateMachine;
 import io.etch.storage.mvcc.ApplyBatch;
@@ -32,14 +35,17 @@ public final class EtchStateMachine implements StateMachine {
   private final MvccStore store;
   private final Wait wait;
   private final Consumer<List<Event>> events;
+  private final Membership membership;
 
   /** The result of an applied request: the store's response and the revision it left. */
   public record Applied(Object response, long revision) {}
 
-  public EtchStateMachine(MvccStore store, Wait wait, Consumer<List<Event>> events) {
+  public EtchStateMachine(
+      MvccStore store, Wait wait, Consumer<List<Event>> events, Membership membership) {
     this.store = store;
     this.wait = wait;
     this.events = events;
+    this.membership = membership;
   }
 
   @Override
@@ -61,8 +67,17 @@ public final class EtchStateMachine implements StateMachine {
     Commit commit;
     try (ApplyBatch b = store.newBatch()) {
       for (Entry e : entries) {
-        if (e.type() != EntryType.NORMAL || e.data().length == 0) {
-          continue; // conf changes are applied to raft by the raft loop; no-ops carry nothing
+        if (e.type() == EntryType.CONF_CHANGE) {
+          // Raft's configuration is changed by the raft loop; the member records change here.
+          try {
+            membership.applyConfChange(b, ConfChange.decode(e.data()));
+          } catch (RaftException ex) {
+            log.warn("ignored invalid conf change at index {}: {}", e.index(), ex.getMessage());
+          }
+          continue;
+        }
+        if (e.data().length == 0) {
+          continue; // a leader's no-op carries nothing
         }
         InternalRequest req;
         try {
@@ -104,6 +119,10 @@ public final class EtchStateMachine implements StateMachine {
         CompactionRequest c = req.getCompaction();
         CompletableFuture<Long> physical = b.compact(c.getRevision());
         yield new Applied(physical, b.revision());
+      }
+      case MEMBER_ATTR_SET -> {
+        membership.applyAttributes(b, req.getMemberAttrSet());
+        yield new Applied(null, b.revision());
       }
       default ->
           new IllegalArgumentException(
