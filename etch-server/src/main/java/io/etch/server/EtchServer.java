@@ -30,9 +30,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -170,6 +172,7 @@ public final class EtchServer implements AutoCloseable {
 
   private void startServices() throws IOException {
     raft.start();
+    awaitPublished(ClusterService.publish(this));
     int maxInbound = config.maxRequestBytes() + 512 * 1024; // etcd's gRPC overhead allowance
     for (URI u : config.listenClientUrls()) {
       Server server =
@@ -183,7 +186,6 @@ public final class EtchServer implements AutoCloseable {
       clientServers.add(server);
       log.info("serving client requests on {}", u.getHost() + ":" + server.getPort());
     }
-    ClusterService.publish(this);
     compactor =
         AutoCompactor.create(
             config.autoCompaction(),
@@ -192,6 +194,24 @@ public final class EtchServer implements AutoCloseable {
             System::nanoTime);
     if (compactor != null) {
       compactor.start();
+    }
+  }
+
+  /**
+   * etcd serves clients only once the member published its attributes through raft (its
+   * ReadyNotify): until then member list would not show this member's client URLs. Bounded here by
+   * the request timeout, after which serving starts and publishing goes on retrying.
+   */
+  private void awaitPublished(CompletableFuture<Void> published) throws IOException {
+    try {
+      published.get(requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (TimeoutException e) {
+      log.warn("member not published within {}; serving clients anyway", requestTimeout);
+    } catch (ExecutionException e) {
+      throw new IOException("cannot publish this member: " + e.getCause(), e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while publishing this member", e);
     }
   }
 

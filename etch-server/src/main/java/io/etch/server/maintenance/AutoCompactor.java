@@ -125,7 +125,8 @@ public abstract sealed class AutoCompactor implements AutoCloseable
       if (e.getCause() instanceof EtcdException ee && ee.error() == EtcdError.COMPACTED) {
         return true;
       }
-      log.warn("failed auto {} compaction at revision {}: {}", mode, revision, e.getCause());
+      log.warn(
+          "failed auto {} compaction at revision {}: {}", mode, revision, e.getCause().toString());
       return false;
     } catch (TimeoutException e) {
       log.warn("auto {} compaction at revision {} timed out", mode, revision);
