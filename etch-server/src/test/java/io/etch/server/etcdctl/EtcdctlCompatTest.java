@@ -51,8 +51,8 @@ class EtcdctlCompatTest {
     seed();
     both.same("get", "a");
     both.same("get", "a", "-w", "json");
-    both.same("get", "a", "--rev=${2}");
-    both.same("get", "a", "--rev=${2}", "-w", "json");
+    both.same("get", "a", "--rev=2");
+    both.same("get", "a", "--rev=2", "-w", "json");
     both.same("get", "missing", "-w", "json");
     both.same("get", "a", "c");
     both.same("get", "a", "c", "-w", "json");
@@ -77,7 +77,7 @@ class EtcdctlCompatTest {
     both.same("put", "a", "--ignore-value", "-w", "json");
     both.same("put", "nothere", "--ignore-value");
     both.same("get", "a", "-w", "json");
-    both.same("get", "--rev=${5}", "--prefix", "", "-w", "json");
+    both.same("get", "--rev=5", "--prefix", "", "-w", "json");
   }
 
   @Test
@@ -101,9 +101,9 @@ class EtcdctlCompatTest {
     both.sameWithInput(succeeds, "txn");
     both.sameWithInput(succeeds, "txn", "-w", "json");
     String fails =
-        "mod(\"a\") > \"${100}\"\nversion(\"b\") = \"1\"\n\nput t3 x\n\ndel --prefix foo\nget b\n\n";
+        "mod(\"a\") > \"100\"\nversion(\"b\") = \"1\"\n\nput t3 x\n\ndel --prefix foo\nget b\n\n";
     both.sameWithInput(fails, "txn");
-    both.sameWithInput("create(\"zoo\") = \"${8}\"\n\nget zoo\n\nget a\n\n", "txn", "-w", "json");
+    both.sameWithInput("create(\"zoo\") = \"8\"\n\nget zoo\n\nget a\n\n", "txn", "-w", "json");
     // The prompting form: etcdctl prints its prompts, then the result.
     both.sameWithInput("value(\"t1\") = \"v1\"\n\ndel t1 --prev-kv\n\n\n", "txn", "-i");
     both.same("get", "--prefix", "", "-w", "json");
@@ -112,15 +112,15 @@ class EtcdctlCompatTest {
   @Test
   void compactionAndReadsAroundItAnswerAsEtcd() throws Exception {
     seed();
-    both.same("compaction", "${5}");
-    both.same("get", "a", "--rev=${4}");
-    both.same("get", "a", "--rev=${5}", "-w", "json");
-    both.same("get", "a", "--rev=${100}");
-    both.same("compaction", "${5}");
-    both.same("compaction", "${3}");
-    both.same("compaction", "${100}");
-    both.same("compaction", "--physical", "${7}");
-    both.same("get", "--prefix", "", "--rev=${7}", "-w", "json");
+    both.same("compaction", "5");
+    both.same("get", "a", "--rev=4");
+    both.same("get", "a", "--rev=5", "-w", "json");
+    both.same("get", "a", "--rev=100");
+    both.same("compaction", "5");
+    both.same("compaction", "3");
+    both.same("compaction", "100");
+    both.same("compaction", "--physical", "7");
+    both.same("get", "--prefix", "", "--rev=7", "-w", "json");
   }
 
   @Test
@@ -129,6 +129,18 @@ class EtcdctlCompatTest {
     both.same("endpoint", "status", "-w", "json");
     both.same("member", "list", "-w", "json");
     both.same("member", "list");
+    both.same("alarm", "list");
+    both.same("alarm", "disarm");
+    both.same("defrag");
+    // etcd's HashKV hashes the stored history byte for byte: the same writes, the same hash.
+    both.same("put", "b", "2");
+    both.same("del", "a");
+    both.same("endpoint", "hashkv", "-w", "json");
+    both.same("compaction", "3");
+    SideBySide.Pair compacted = both.run(null, "endpoint", "hashkv", "-w", "json");
+    assertThat(hashKv(compacted.etch()).get("compact_revision").getAsLong())
+        .isEqualTo(hashKv(compacted.etcd()).get("compact_revision").getAsLong())
+        .isEqualTo(3);
     // Fields left out of the comparison are checked on their own.
     SideBySide.Pair p = both.run(null, "endpoint", "status", "-w", "json");
     JsonObject etch =
@@ -149,6 +161,31 @@ class EtcdctlCompatTest {
     SideBySide.Pair text = both.run(null, "endpoint", "status");
     assertThat(columnsWithout(both.normalize(text.etch().out(), false)))
         .isEqualTo(columnsWithout(both.normalize(text.etcd().out(), true)));
+  }
+
+  /**
+   * After a compaction etcd (3.4 and 3.5) hashes the revisions below the compaction that its key
+   * index keeps at the <em>hash</em> revision ({@code kvindex.Keep(rev)}); etch-storage's
+   * MvccStore.hashKV keeps those live at the <em>compact</em> revision. Here key a, deleted after
+   * the compaction point, is hashed by etch and not by etcd.
+   */
+  @Test
+  @org.junit.jupiter.api.Disabled(
+      "etch-storage MvccStore.hashKV differs from etcd after compaction")
+  void hashKvAfterACompactionMatchesEtcd() throws Exception {
+    both.same("put", "a", "1");
+    both.same("put", "b", "2");
+    both.same("del", "a");
+    both.same("compaction", "3");
+    both.same("endpoint", "hashkv", "-w", "json");
+  }
+
+  private static JsonObject hashKv(Etcdctl.Result r) {
+    return JsonParser.parseString(r.out())
+        .getAsJsonArray()
+        .get(0)
+        .getAsJsonObject()
+        .getAsJsonObject("HashKV");
   }
 
   /** endpoint status' text row without its version and db size columns. */

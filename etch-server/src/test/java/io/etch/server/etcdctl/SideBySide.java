@@ -15,51 +15,34 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
  * A real etcd and an etch started side by side from empty with the same limits; every command runs
  * against both and the outputs must agree: exit code, stderr, and stdout — text after normalizing
  * URLs and member ids, {@code -w json} field by field after normalizing cluster_id, member_id and
- * raft_term.
- *
- * <p>Revisions are written in etcd's numbering ({@code ${N}} in arguments and stdin). etch's store
- * currently starts one revision below etcd's (see {@link #KNOWN_INITIAL_REVISION_GAP}); every
- * revision etch prints must equal etcd's minus exactly that gap, so any other revision difference
- * still fails.
+ * raft_term. Revisions are compared exactly: both stores start at revision 1 and see the same
+ * commands.
  */
 final class SideBySide implements AutoCloseable {
-  /**
-   * etcd's store starts at revision 1 (an empty get answers revision 1, the first put makes 2);
-   * etch-storage's MvccStore starts at 0. Measured at every start: when the store is fixed this
-   * turns 0 and the tests fail until this constant is set to 0 (then removed).
-   */
-  static final long KNOWN_INITIAL_REVISION_GAP = 1;
-
   /** Fields that differ by nature between two clusters: ids and terms. */
   private static final Set<String> IDS =
       Set.of("cluster_id", "member_id", "raft_term", "ID", "leader", "raftTerm");
 
-  private static final Set<String> REVISIONS =
-      Set.of("revision", "create_revision", "mod_revision");
-
-  private static final Pattern REV_ARG = Pattern.compile("\\$\\{(\\d+)}");
-  private static final Pattern MEMBER_ID = Pattern.compile("\\b[0-9a-f]{16}\\b");
-  private static final Pattern COMPACTED = Pattern.compile("compacted revision (\\d+)");
+  /** A member id in hex as etcdctl prints it (no leading zeros; below 12 digits: 1 in 65536). */
+  private static final Pattern MEMBER_ID = Pattern.compile("\\b[0-9a-f]{12,16}\\b");
 
   final RealEtcd etcd;
   final EtchServer etch;
   final String etchUrl;
   final String etchPeerUrl;
-  final long gap;
 
   private SideBySide(RealEtcd etcd, EtchServer etch, String etchUrl, String peer) throws Exception {
     this.etcd = etcd;
     this.etch = etch;
     this.etchUrl = etchUrl;
     this.etchPeerUrl = peer;
-    this.gap = measureGap();
+    assertBothStartAtTheSameRevision();
   }
 
   /** Starts both with the same extra flags (limits), from empty. */
@@ -83,17 +66,17 @@ final class SideBySide implements AutoCloseable {
     }
   }
 
-  private long measureGap() throws Exception {
+  /**
+   * etcd's empty store is at revision 1 (its first write makes 2). etch-storage's MvccStore started
+   * at 0 until commit 6acfcaf (branch rev1); with it, every revision below compares exactly.
+   */
+  private void assertBothStartAtTheSameRevision() throws Exception {
     long etcdRev = headerRevision(etcdctl(etcd.clientUrl, null, "get", "probe", "-w", "json"));
     long etchRev = headerRevision(etcdctl(etchUrl, null, "get", "probe", "-w", "json"));
-    long g = etcdRev - etchRev;
-    assertThat(g)
-        .as(
-            "fresh etcd answers revision %d, fresh etch %d: the known gap changed; update"
-                + " KNOWN_INITIAL_REVISION_GAP",
-            etcdRev, etchRev)
-        .isEqualTo(KNOWN_INITIAL_REVISION_GAP);
-    return g;
+    assertThat(etchRev)
+        .as("an empty etch must be at revision %d as an empty etcd (etch-storage: rev1)", etcdRev)
+        .isEqualTo(etcdRev)
+        .isEqualTo(1);
   }
 
   static long headerRevision(Etcdctl.Result r) {
@@ -108,11 +91,19 @@ final class SideBySide implements AutoCloseable {
   /** The two results of one command, etcd's first. */
   record Pair(Etcdctl.Result etcd, Etcdctl.Result etch) {}
 
-  /** Runs a command (revisions in etcd's numbering) on both. */
+  /** Runs a command on both, at the same time (each store sees the same sequence). */
   Pair run(String stdin, String... args) throws Exception {
-    Etcdctl.Result a = Etcdctl.run(etcd.clientUrl, revs(stdin, 0), revs(args, 0));
-    Etcdctl.Result b = Etcdctl.run(etchUrl, revs(stdin, gap), revs(args, gap));
-    return new Pair(a, b);
+    java.util.concurrent.CompletableFuture<Etcdctl.Result> a =
+        java.util.concurrent.CompletableFuture.supplyAsync(
+            () -> {
+              try {
+                return Etcdctl.run(etcd.clientUrl, stdin, List.of(args));
+              } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+              }
+            });
+    Etcdctl.Result b = Etcdctl.run(etchUrl, stdin, List.of(args));
+    return new Pair(a.get(), b);
   }
 
   /** Runs a command on both and asserts they answered the same. */
@@ -148,44 +139,13 @@ final class SideBySide implements AutoCloseable {
     return p;
   }
 
-  private static String revs(String s, long gap) {
-    if (s == null) {
-      return null;
-    }
-    Matcher m = REV_ARG.matcher(s);
-    StringBuilder sb = new StringBuilder();
-    while (m.find()) {
-      m.appendReplacement(sb, Long.toString(Long.parseLong(m.group(1)) - gap));
-    }
-    m.appendTail(sb);
-    return sb.toString();
-  }
-
-  private static List<String> revs(String[] args, long gap) {
-    List<String> out = new ArrayList<>();
-    for (String a : args) {
-      out.add(revs(a, gap));
-    }
-    return out;
-  }
-
-  /** Each side's own URLs and member ids replaced; etch's printed revisions in etcd's numbering. */
+  /** Each side's own URLs and member ids replaced. */
   String normalize(String s, boolean isEtcd) {
     String t =
         isEtcd
             ? s.replace(etcd.clientUrl, "<client>").replace(etcd.peerUrl, "<peer>")
             : s.replace(etchUrl, "<client>").replace(etchPeerUrl, "<peer>");
-    t = MEMBER_ID.matcher(t).replaceAll("<id>");
-    if (!isEtcd) {
-      Matcher m = COMPACTED.matcher(t);
-      StringBuilder sb = new StringBuilder();
-      while (m.find()) {
-        m.appendReplacement(sb, "compacted revision " + (Long.parseLong(m.group(1)) + gap));
-      }
-      m.appendTail(sb);
-      t = sb.toString();
-    }
-    return t;
+    return MEMBER_ID.matcher(t).replaceAll("<id>");
   }
 
   /** Field-by-field comparison; Go omits zero values, so a missing field reads as zero. */
@@ -200,13 +160,7 @@ final class SideBySide implements AutoCloseable {
           continue;
         }
         String p = path + "." + k;
-        if (REVISIONS.contains(k)) {
-          long ra = a.has(k) ? a.get(k).getAsLong() : 0;
-          long rb = b.has(k) ? b.get(k).getAsLong() : 0;
-          if (ra != rb + gap && !(ra == 0 && rb == 0)) {
-            diffs.add(p + ": etcd " + ra + ", etch " + rb + " (+" + gap + ")");
-          }
-        } else if (!a.has(k) || !b.has(k)) {
+        if (!a.has(k) || !b.has(k)) {
           JsonElement present = a.has(k) ? a.get(k) : b.get(k);
           if (!isZero(present)) {
             diffs.add(p + ": etcd " + a.get(k) + ", etch " + b.get(k));
