@@ -43,13 +43,18 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
         () -> {
           MvccStore store = server.store();
           long size = store.sizeOnDisk();
-          return StatusResponse.newBuilder()
-              .setHeader(server.header(store.currentRevision()))
+          long leader = server.raft().leader();
+          StatusResponse.Builder b = StatusResponse.newBuilder();
+          if (leader == 0) {
+            // etcd lists a missing leader among the member's errors (endpoint status shows it).
+            b.addErrors(EtcdStatus.NO_LEADER.message());
+          }
+          return b.setHeader(server.header(store.currentRevision()))
               .setVersion(Main.ETCD_COMPATIBLE_VERSION)
               .setDbSize(size)
               // RocksDB reclaims space online: what it occupies is what it uses.
               .setDbSizeInUse(size)
-              .setLeader(server.raft().leader())
+              .setLeader(leader)
               .setRaftIndex(server.raft().committedIndex())
               .setRaftTerm(server.raft().term())
               .setRaftAppliedIndex(server.raft().appliedIndex())
