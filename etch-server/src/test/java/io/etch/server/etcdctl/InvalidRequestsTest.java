@@ -118,6 +118,17 @@ class InvalidRequestsTest {
     assertThat(both.etch.store().currentRevision()).isEqualTo(revision);
   }
 
+  @Test
+  @org.junit.jupiter.api.Disabled(
+      "etch proposes read-only txns through raft, so --max-request-bytes refuses them ('request is"
+          + " too large'); etcd serves them after a read barrier without that limit. Needs a"
+          + " read-only txn path in KvService over a consistent store view.")
+  void aReadOnlyTxnIsNotHeldToMaxRequestBytes() throws Exception {
+    both.same("put", "a", "1");
+    // etcd answers read-only txns after a read barrier, outside the raft log.
+    both.sameWithInput("\nget " + "k".repeat(2000) + "\nget a\n\n\n", "txn", "-w", "json");
+  }
+
   private static io.etch.api.etcdserverpb.RequestOp emptyKeyPut() {
     return io.etch.api.etcdserverpb.RequestOp.newBuilder()
         .setRequestPut(io.etch.api.etcdserverpb.PutRequest.getDefaultInstance())
