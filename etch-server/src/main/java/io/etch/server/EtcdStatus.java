@@ -36,6 +36,11 @@ public enum EtcdStatus {
   NOT_CAPABLE(Status.Code.UNAVAILABLE, "etcdserver: not capable"),
   MEMBER_NOT_FOUND(Status.Code.NOT_FOUND, "etcdserver: member not found"),
   PEER_URL_EXIST(Status.Code.FAILED_PRECONDITION, "etcdserver: Peer URLs already exists"),
+  CAN_ONLY_PROMOTE_LEARNER(
+      Status.Code.FAILED_PRECONDITION, "etcdserver: can only promote a learner member"),
+  NOT_ENOUGH_STARTED_MEMBERS(
+      Status.Code.FAILED_PRECONDITION,
+      "etcdserver: re-configuration failed due to not enough started members"),
   UNKNOWN(Status.Code.UNKNOWN, "etcdserver: unknown error");
 
   private final Status.Code code;

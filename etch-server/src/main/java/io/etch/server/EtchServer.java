@@ -1,16 +1,21 @@
 package io.etch.server;
 
 import com.google.protobuf.Message;
+import io.etch.api.etcdserverpb.CompactionRequest;
 import io.etch.api.etcdserverpb.ResponseHeader;
 import io.etch.api.internal.InternalRequest;
 import io.etch.raft.Bootstrap;
 import io.etch.raft.Config;
+import io.etch.server.cluster.ClusterService;
+import io.etch.server.cluster.Membership;
 import io.etch.server.config.EtchConfig;
 import io.etch.server.kv.KvService;
 import io.etch.server.lease.LeaseApplier;
 import io.etch.server.lease.LeaseExpiry;
 import io.etch.server.lease.LeaseService;
 import io.etch.server.lease.Lessor;
+import io.etch.server.maintenance.AutoCompactor;
+import io.etch.server.maintenance.MaintenanceService;
 import io.etch.server.raft.RaftNode;
 import io.etch.server.transport.PeerService;
 import io.etch.server.transport.PeerTransport;
@@ -31,9 +36,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -62,9 +69,24 @@ public final class EtchServer implements AutoCloseable {
   private final Duration requestTimeout;
   private final Lessor lessor;
   private LeaseExpiry leaseExpiry;
+  private final Tuning tuning;
+  private AutoCompactor compactor;
 
-  private EtchServer(EtchConfig config) throws IOException {
+  /**
+   * Intervals etcd hard-codes, which tests shorten.
+   *
+   * @param revisionCompactionInterval how often {@code --auto-compaction-mode=revision} checks
+   *     (etcd: 5 minutes)
+   * @param snapshotCatchUpEntries raft log entries kept behind a snapshot for slow followers (etcd:
+   *     5000)
+   */
+  public record Tuning(Duration revisionCompactionInterval, long snapshotCatchUpEntries) {
+    public static final Tuning ETCD = new Tuning(AutoCompactor.DEFAULT_REVISION_INTERVAL, 5000);
+  }
+
+  private EtchServer(EtchConfig config, Tuning tuning) throws IOException {
     this.config = config;
+    this.tuning = tuning;
     List<Long> ids = new ArrayList<>();
     for (Map.Entry<String, List<URI>> m : config.initialCluster().entrySet()) {
       ids.add(ClusterIds.memberId(m.getValue(), config.initialClusterToken()));
@@ -122,7 +144,10 @@ public final class EtchServer implements AutoCloseable {
             .build();
     lessor = new Lessor(Lessor.minTtl(electionTicks, tickMs), System::nanoTime);
     lessor.recover(store.leases(), store.leasedKeys());
-    EtchStateMachine sm = new EtchStateMachine(store, wait, events -> {}, new LeaseApplier(lessor));
+    Membership membership =
+        new Membership(config.initialCluster(), config.initialClusterToken(), store.members());
+    EtchStateMachine sm =
+        new EtchStateMachine(store, wait, events -> {}, new LeaseApplier(lessor), membership);
     transport = new PeerTransport(memberId, clusterId);
     // Peers come from --initial-cluster (etcd reads them from the stored membership on restart;
     // until membership changes exist, the two agree).
@@ -132,6 +157,7 @@ public final class EtchServer implements AutoCloseable {
     }
     raft = new RaftNode(rc, wal, transport, sm, tickMs, System::nanoTime);
     transport.bind(raft);
+    raft.enableSnapshots(config.snapshotCount(), tuning.snapshotCatchUpEntries(), store::sync);
     responseExecutor =
         Executors.newFixedThreadPool(
             Math.max(2, Runtime.getRuntime().availableProcessors()),
@@ -150,7 +176,12 @@ public final class EtchServer implements AutoCloseable {
 
   /** Opens storage, starts raft and the client listeners. */
   public static EtchServer start(EtchConfig config) throws IOException {
-    EtchServer s = new EtchServer(config);
+    return start(config, Tuning.ETCD);
+  }
+
+  /** {@link #start(EtchConfig)} with etcd's fixed intervals replaced (tests). */
+  public static EtchServer start(EtchConfig config, Tuning tuning) throws IOException {
+    EtchServer s = new EtchServer(config, tuning);
     try {
       s.startServices();
     } catch (IOException | RuntimeException e) {
@@ -184,6 +215,7 @@ public final class EtchServer implements AutoCloseable {
             config.electionTimeout(),
             Duration.ofMillis(100));
     leaseExpiry.start();
+    awaitPublished(ClusterService.publish(this));
     int maxInbound = config.maxRequestBytes() + 512 * 1024; // etcd's gRPC overhead allowance
     for (URI u : config.listenClientUrls()) {
       Server server =
@@ -191,11 +223,66 @@ public final class EtchServer implements AutoCloseable {
               .maxInboundMessageSize(maxInbound)
               .addService(new KvService(this))
               .addService(new LeaseService(this, lessor, leaseExpiry))
+              .addService(new MaintenanceService(this))
+              .addService(new ClusterService(this))
               .build()
               .start();
       clientServers.add(server);
       log.info("serving client requests on {}", u.getHost() + ":" + server.getPort());
     }
+    compactor =
+        AutoCompactor.create(
+            config.autoCompaction(),
+            compactionTarget(),
+            tuning.revisionCompactionInterval(),
+            System::nanoTime);
+    if (compactor != null) {
+      compactor.start();
+    }
+  }
+
+  /**
+   * etcd serves clients only once the member published its attributes through raft (its
+   * ReadyNotify): until then member list would not show this member's client URLs. Bounded here by
+   * the request timeout, after which serving starts and publishing goes on retrying.
+   */
+  private void awaitPublished(CompletableFuture<Void> published) throws IOException {
+    try {
+      published.get(requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (TimeoutException e) {
+      log.warn("member not published within {}; serving clients anyway", requestTimeout);
+    } catch (ExecutionException e) {
+      throw new IOException("cannot publish this member: " + e.getCause(), e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while publishing this member", e);
+    }
+  }
+
+  private AutoCompactor.Target compactionTarget() {
+    return new AutoCompactor.Target() {
+      @Override
+      public long currentRevision() {
+        return store.currentRevision();
+      }
+
+      @Override
+      public long compactRevision() {
+        return store.compactRevision();
+      }
+
+      @Override
+      public boolean isLeader() {
+        return raft.isLeader();
+      }
+
+      @Override
+      public CompletableFuture<?> compact(long revision) {
+        return propose(
+            InternalRequest.newBuilder()
+                .setCompaction(CompactionRequest.newBuilder().setRevision(revision)));
+      }
+    };
   }
 
   public EtchConfig config() {
@@ -220,6 +307,11 @@ public final class EtchServer implements AutoCloseable {
 
   public Lessor lessor() {
     return lessor;
+  }
+
+  /** The raft log and its snapshots. */
+  public WalStorage wal() {
+    return wal;
   }
 
   public ExecutorService responseExecutor() {
@@ -294,6 +386,9 @@ public final class EtchServer implements AutoCloseable {
 
   @Override
   public void close() {
+    if (compactor != null) {
+      compactor.close();
+    }
     for (Server s : clientServers) {
       s.shutdown();
     }

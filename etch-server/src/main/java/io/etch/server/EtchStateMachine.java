@@ -3,9 +3,12 @@ package io.etch.server;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.etch.api.etcdserverpb.CompactionRequest;
 import io.etch.api.internal.InternalRequest;
+import io.etch.raft.ConfChange;
 import io.etch.raft.Entry;
 import io.etch.raft.EntryType;
+import io.etch.raft.RaftException;
 import io.etch.raft.Snapshot;
+import io.etch.server.cluster.Membership;
 import io.etch.server.kv.KvMapper;
 import io.etch.server.lease.LeaseApplier;
 import io.etch.server.raft.StateMachine;
@@ -34,16 +37,22 @@ public final class EtchStateMachine implements StateMachine {
   private final Wait wait;
   private final Consumer<List<Event>> events;
   private final LeaseApplier leases;
+  private final Membership membership;
 
   /** The result of an applied request: the store's response and the revision it left. */
   public record Applied(Object response, long revision) {}
 
   public EtchStateMachine(
-      MvccStore store, Wait wait, Consumer<List<Event>> events, LeaseApplier leases) {
+      MvccStore store,
+      Wait wait,
+      Consumer<List<Event>> events,
+      LeaseApplier leases,
+      Membership membership) {
     this.store = store;
     this.wait = wait;
     this.events = events;
     this.leases = leases;
+    this.membership = membership;
   }
 
   @Override
@@ -66,8 +75,17 @@ public final class EtchStateMachine implements StateMachine {
     leases.beginBatch();
     try (ApplyBatch b = store.newBatch()) {
       for (Entry e : entries) {
-        if (e.type() != EntryType.NORMAL || e.data().length == 0) {
-          continue; // conf changes are applied to raft by the raft loop; no-ops carry nothing
+        if (e.type() == EntryType.CONF_CHANGE) {
+          // Raft's configuration is changed by the raft loop; the member records change here.
+          try {
+            membership.applyConfChange(b, ConfChange.decode(e.data()));
+          } catch (RaftException ex) {
+            log.warn("ignored invalid conf change at index {}: {}", e.index(), ex.getMessage());
+          }
+          continue;
+        }
+        if (e.data().length == 0) {
+          continue; // a leader's no-op carries nothing
         }
         InternalRequest req;
         try {
@@ -120,6 +138,10 @@ public final class EtchStateMachine implements StateMachine {
       case LEASE_GRANT -> leases.grant(b, req.getLeaseGrant());
       case LEASE_REVOKE -> leases.revoke(b, req.getLeaseRevoke());
       case LEASE_CHECKPOINT -> leases.checkpoint(b, req.getLeaseCheckpoint());
+      case MEMBER_ATTR_SET -> {
+        membership.applyAttributes(b, req.getMemberAttrSet());
+        yield new Applied(null, b.revision());
+      }
       default ->
           new IllegalArgumentException(
               "etcdserver: request " + req.getRequestCase() + " is not supported yet");

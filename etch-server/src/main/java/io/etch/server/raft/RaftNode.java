@@ -1,6 +1,7 @@
 package io.etch.server.raft;
 
 import io.etch.raft.ConfChange;
+import io.etch.raft.ConfState;
 import io.etch.raft.Config;
 import io.etch.raft.Entry;
 import io.etch.raft.EntryType;
@@ -19,6 +20,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -62,6 +64,17 @@ public final class RaftNode implements AutoCloseable {
   private boolean campaignedAlone;
   private long readIssuedAt;
 
+  // Raft log snapshots (etcd's snapshot-count); confined to the raft loop after start.
+  private long snapshotCount = Long.MAX_VALUE;
+  private long catchUpEntries;
+  private Runnable persistApplied = () -> {};
+
+  /**
+   * The configuration in force after each conf change handed to apply, by entry index, from the
+   * last snapshot on: a snapshot at index i records the configuration as of i.
+   */
+  private final TreeMap<Long, ConfState> confStates = new TreeMap<>();
+
   private record Proposal(byte[] data, CompletableFuture<Void> accepted) {}
 
   private record ConfChangeProposal(ConfChange cc, CompletableFuture<Void> accepted) {}
@@ -94,7 +107,24 @@ public final class RaftNode implements AutoCloseable {
     this.thread.setDaemon(true);
   }
 
+  /**
+   * Enables raft log snapshots, as etcd's {@code --snapshot-count}: once more than {@code count}
+   * entries were applied since the last snapshot, the loop records a snapshot at the applied index
+   * and discards the log before it but the last {@code catchUpEntries} (etcd keeps 5000 for slow
+   * followers). {@code persistApplied} must make everything applied so far durable: after the
+   * snapshot a restart replays only the entries after it. Call before {@link #start()}.
+   */
+  public void enableSnapshots(long count, long catchUpEntries, Runnable persistApplied) {
+    if (thread.isAlive()) {
+      throw new IllegalStateException("enableSnapshots must be called before start");
+    }
+    this.snapshotCount = count;
+    this.catchUpEntries = catchUpEntries;
+    this.persistApplied = persistApplied;
+  }
+
   public void start() {
+    confStates.put(storage.snapshot().index(), storage.initialState().confState());
     applier.start();
     thread.start();
   }
@@ -216,6 +246,7 @@ public final class RaftNode implements AutoCloseable {
         if (node.hasReady()) {
           handleReady(node.ready());
         }
+        maybeSnapshot();
         if (!heldProposals.isEmpty() && softState.leader() != 0) {
           flushProposals(proposals, proposalFutures);
         }
@@ -364,7 +395,7 @@ public final class RaftNode implements AutoCloseable {
       for (Entry e : rd.committedEntries()) {
         if (e.type() == EntryType.CONF_CHANGE) {
           try {
-            node.applyConfChange(ConfChange.decode(e.data()));
+            confStates.put(e.index(), node.applyConfChange(ConfChange.decode(e.data())));
           } catch (RaftException ex) {
             log.warn("ignored invalid conf change at index {}: {}", e.index(), ex.getMessage());
           }
@@ -381,6 +412,31 @@ public final class RaftNode implements AutoCloseable {
       }
     }
     node.advance(rd);
+  }
+
+  /**
+   * etcd's {@code triggerSnapshot}: a snapshot at the applied index once more than snapshot-count
+   * entries were applied since the last one, then the log is compacted up to {@code catchUpEntries}
+   * before it. The store is made durable first: entries the snapshot covers are never replayed.
+   */
+  private void maybeSnapshot() throws IOException {
+    long snapshotIndex = storage.snapshot().index();
+    long applied = applier.appliedIndex();
+    if (applied - snapshotIndex <= snapshotCount) {
+      return;
+    }
+    persistApplied.run();
+    Map.Entry<Long, ConfState> cs = confStates.floorEntry(applied);
+    storage.createSnapshot(applied, cs.getValue(), io.etch.raft.Entry.EMPTY);
+    confStates.headMap(cs.getKey()).clear();
+    long compactIndex = applied > catchUpEntries ? applied - catchUpEntries : 1;
+    if (compactIndex > storage.firstIndex() - 1) {
+      storage.compact(compactIndex);
+    }
+    log.info(
+        "saved raft snapshot at applied index {}; log compacted to index {}",
+        applied,
+        storage.firstIndex() - 1);
   }
 
   private void failPending(Exception e) {

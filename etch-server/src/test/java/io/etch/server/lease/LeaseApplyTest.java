@@ -50,7 +50,13 @@ class LeaseApplyTest {
     lessor = new Lessor(1, System::nanoTime);
     lessor.recover(store.leases(), store.leasedKeys());
     wait = new Wait();
-    sm = new EtchStateMachine(store, wait, events::addAll, new LeaseApplier(lessor));
+    sm =
+        new EtchStateMachine(
+            store,
+            wait,
+            events::addAll,
+            new LeaseApplier(lessor),
+            new io.etch.server.cluster.Membership(java.util.Map.of(), "test", store.members()));
   }
 
   @AfterEach
