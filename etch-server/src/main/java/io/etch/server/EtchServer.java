@@ -9,6 +9,8 @@ import io.etch.server.config.EtchConfig;
 import io.etch.server.kv.KvService;
 import io.etch.server.raft.RaftNode;
 import io.etch.server.raft.Transport;
+import io.etch.server.watch.WatchHub;
+import io.etch.server.watch.WatchService;
 import io.etch.storage.mvcc.MvccStore;
 import io.etch.storage.wal.WalStorage;
 import io.grpc.Server;
@@ -48,6 +50,7 @@ public final class EtchServer implements AutoCloseable {
   private final MvccStore store;
   private final Wait wait = new Wait();
   private final RaftNode raft;
+  private final WatchHub watchHub;
   private final List<Server> clientServers = new ArrayList<>();
   private final ExecutorService responseExecutor;
   private final AtomicLong requestIds;
@@ -110,7 +113,15 @@ public final class EtchServer implements AutoCloseable {
             .checkQuorum(true)
             .preVote(true)
             .build();
-    EtchStateMachine sm = new EtchStateMachine(store, wait, events -> {});
+    // etcd's progress notify interval default: 10 minutes; responses up to max request + 512 KiB.
+    watchHub =
+        new WatchHub(
+            store,
+            this::header,
+            Duration.ofMinutes(10),
+            config.maxRequestBytes() + 512 * 1024,
+            System::nanoTime);
+    EtchStateMachine sm = new EtchStateMachine(store, wait, watchHub::publish);
     raft = new RaftNode(rc, wal, Transport.NONE, sm, tickMs, System::nanoTime);
     responseExecutor =
         Executors.newFixedThreadPool(
@@ -148,6 +159,7 @@ public final class EtchServer implements AutoCloseable {
           NettyServerBuilder.forAddress(new InetSocketAddress(u.getHost(), u.getPort()))
               .maxInboundMessageSize(maxInbound)
               .addService(new KvService(this))
+              .addService(new WatchService(watchHub))
               .build()
               .start();
       clientServers.add(server);
@@ -173,6 +185,10 @@ public final class EtchServer implements AutoCloseable {
 
   public RaftNode raft() {
     return raft;
+  }
+
+  public WatchHub watchHub() {
+    return watchHub;
   }
 
   public ExecutorService responseExecutor() {
@@ -247,6 +263,7 @@ public final class EtchServer implements AutoCloseable {
 
   @Override
   public void close() {
+    watchHub.close(); // ends watch streams, which would otherwise hold the listeners open
     for (Server s : clientServers) {
       s.shutdown();
     }
