@@ -16,6 +16,12 @@ import io.grpc.stub.StreamObserver;
  * the client cancels the call.
  */
 public final class WatchService extends WatchGrpc.WatchImplBase {
+  /**
+   * Bytes gRPC may hold for a stream before it reports not ready and its watchers are moved aside
+   * (gRPC's default, 32 KiB, would park a watcher on any small burst; etcd buffers 128 responses).
+   */
+  static final int ON_READY_THRESHOLD = 256 * 1024;
+
   private final WatchHub hub;
 
   public WatchService(WatchHub hub) {
@@ -27,6 +33,7 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
     ServerCallStreamObserver<WatchResponse> out =
         (ServerCallStreamObserver<WatchResponse>) responses;
     WatchStream stream = new WatchStream(out);
+    out.setOnReadyThreshold(ON_READY_THRESHOLD);
     hub.submit(() -> hub.open(stream));
     out.setOnReadyHandler(hub::wake);
     out.setOnCancelHandler(() -> hub.submit(() -> hub.close(stream)));

@@ -32,7 +32,12 @@ final class RawWatch implements AutoCloseable {
 
   /** Opens the stream; {@code initial} responses are requested up front (more via request). */
   RawWatch(int port, int initial) {
-    channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+    // A small fixed window (no BDP auto-tuning), so that a client not reading fills up quickly.
+    channel =
+        NettyChannelBuilder.forAddress("127.0.0.1", port)
+            .usePlaintext()
+            .flowControlWindow(64 * 1024)
+            .build();
     ClientResponseObserver<WatchRequest, WatchResponse> observer =
         new ClientResponseObserver<>() {
           @Override
