@@ -19,6 +19,8 @@ import io.etch.server.maintenance.MaintenanceService;
 import io.etch.server.raft.RaftNode;
 import io.etch.server.transport.PeerService;
 import io.etch.server.transport.PeerTransport;
+import io.etch.server.watch.WatchHub;
+import io.etch.server.watch.WatchService;
 import io.etch.storage.mvcc.MvccStore;
 import io.etch.storage.wal.WalStorage;
 import io.grpc.Server;
@@ -61,6 +63,7 @@ public final class EtchServer implements AutoCloseable {
   private final MvccStore store;
   private final Wait wait = new Wait();
   private final RaftNode raft;
+  private final WatchHub watchHub;
   private final List<Server> clientServers = new ArrayList<>();
   private final List<Server> peerServers = new ArrayList<>();
   private final PeerTransport transport;
@@ -142,12 +145,20 @@ public final class EtchServer implements AutoCloseable {
             .checkQuorum(true)
             .preVote(true)
             .build();
+    // etcd's progress notify interval default: 10 minutes; responses up to max request + 512 KiB.
+    watchHub =
+        new WatchHub(
+            store,
+            this::header,
+            Duration.ofMinutes(10),
+            config.maxRequestBytes() + 512 * 1024,
+            System::nanoTime);
     lessor = new Lessor(Lessor.minTtl(electionTicks, tickMs), System::nanoTime);
     lessor.recover(store.leases(), store.leasedKeys());
     Membership membership =
         new Membership(config.initialCluster(), config.initialClusterToken(), store.members());
     EtchStateMachine sm =
-        new EtchStateMachine(store, wait, events -> {}, new LeaseApplier(lessor), membership);
+        new EtchStateMachine(store, wait, watchHub::publish, new LeaseApplier(lessor), membership);
     transport = new PeerTransport(memberId, clusterId);
     // Peers come from --initial-cluster (etcd reads them from the stored membership on restart;
     // until membership changes exist, the two agree).
@@ -225,6 +236,7 @@ public final class EtchServer implements AutoCloseable {
               .addService(new LeaseService(this, lessor, leaseExpiry))
               .addService(new MaintenanceService(this))
               .addService(new ClusterService(this))
+              .addService(new WatchService(watchHub))
               .build()
               .start();
       clientServers.add(server);
@@ -314,6 +326,10 @@ public final class EtchServer implements AutoCloseable {
     return wal;
   }
 
+  public WatchHub watchHub() {
+    return watchHub;
+  }
+
   public ExecutorService responseExecutor() {
     return responseExecutor;
   }
@@ -386,6 +402,7 @@ public final class EtchServer implements AutoCloseable {
 
   @Override
   public void close() {
+    watchHub.close(); // ends watch streams, which would otherwise hold the listeners open
     if (compactor != null) {
       compactor.close();
     }

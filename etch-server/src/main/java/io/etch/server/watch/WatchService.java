@@ -1,0 +1,65 @@
+package io.etch.server.watch;
+
+import io.etch.api.etcdserverpb.WatchGrpc;
+import io.etch.api.etcdserverpb.WatchRequest;
+import io.etch.api.etcdserverpb.WatchResponse;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+
+/**
+ * etcd's Watch service: one bidirectional stream carries many watches. gRPC threads only hand each
+ * request to the {@link WatchHub}'s thread, in arrival order; that thread sends every response of
+ * the stream. Flow control: the stream's on-ready handler wakes the hub so that watchers moved
+ * aside while the client was not reading are caught up from the store.
+ *
+ * <p>As in etcd, a client half-closing its side does not end the stream: watches keep running until
+ * the client cancels the call.
+ */
+public final class WatchService extends WatchGrpc.WatchImplBase {
+  /**
+   * Bytes gRPC may hold for a stream before it reports not ready and its watchers are moved aside
+   * (gRPC's default, 32 KiB, would park a watcher on any small burst; etcd buffers 128 responses).
+   */
+  static final int ON_READY_THRESHOLD = 256 * 1024;
+
+  private final WatchHub hub;
+
+  public WatchService(WatchHub hub) {
+    this.hub = hub;
+  }
+
+  @Override
+  public StreamObserver<WatchRequest> watch(StreamObserver<WatchResponse> responses) {
+    ServerCallStreamObserver<WatchResponse> out =
+        (ServerCallStreamObserver<WatchResponse>) responses;
+    WatchStream stream = new WatchStream(out);
+    out.setOnReadyThreshold(ON_READY_THRESHOLD);
+    hub.submit(() -> hub.open(stream));
+    out.setOnReadyHandler(hub::wake);
+    out.setOnCancelHandler(() -> hub.submit(() -> hub.close(stream)));
+    return new StreamObserver<>() {
+      @Override
+      public void onNext(WatchRequest req) {
+        switch (req.getRequestUnionCase()) {
+          case CREATE_REQUEST -> hub.submit(() -> hub.create(stream, req.getCreateRequest()));
+          case CANCEL_REQUEST ->
+              hub.submit(() -> hub.cancel(stream, req.getCancelRequest().getWatchId()));
+          case PROGRESS_REQUEST -> hub.submit(() -> hub.requestProgress(stream));
+          case REQUESTUNION_NOT_SET -> {
+            // etcd ignores an empty request rather than ending the stream.
+          }
+        }
+      }
+
+      @Override
+      public void onError(Throwable t) {
+        hub.submit(() -> hub.close(stream));
+      }
+
+      @Override
+      public void onCompleted() {
+        // etcd keeps serving the watches of a half-closed stream.
+      }
+    };
+  }
+}
