@@ -51,6 +51,7 @@ class KvJetcdTest {
             new String[] {
               "--data-dir=" + dir.resolve("data"),
               "--listen-client-urls=http://127.0.0.1:" + port,
+              "--listen-peer-urls=http://127.0.0.1:0",
               "--heartbeat-interval=10",
               "--election-timeout=100"
             },

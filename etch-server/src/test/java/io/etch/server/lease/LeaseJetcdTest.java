@@ -86,6 +86,7 @@ class LeaseJetcdTest {
             new String[] {
               "--data-dir=" + dir.resolve("data"),
               "--listen-client-urls=http://127.0.0.1:" + port,
+              "--listen-peer-urls=http://127.0.0.1:0",
               "--heartbeat-interval=10",
               "--election-timeout=100"
             },

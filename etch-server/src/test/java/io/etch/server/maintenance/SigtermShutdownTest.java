@@ -70,6 +70,7 @@ class SigtermShutdownTest {
                 "io.etch.server.Main",
                 "--data-dir=" + data,
                 "--listen-client-urls=http://127.0.0.1:" + port,
+                "--listen-peer-urls=http://127.0.0.1:0",
                 "--advertise-client-urls=http://127.0.0.1:" + port,
                 "--heartbeat-interval=10",
                 "--election-timeout=100")

@@ -28,6 +28,7 @@ public final class TestServer {
     List<String> args = new ArrayList<>();
     args.add("--data-dir=" + dataDir);
     args.add("--listen-client-urls=http://127.0.0.1:" + port);
+    args.add("--listen-peer-urls=http://127.0.0.1:0");
     args.add("--advertise-client-urls=http://127.0.0.1:" + port);
     args.add("--heartbeat-interval=10");
     args.add("--election-timeout=100");
