@@ -63,6 +63,19 @@ final class Raft {
   /** Index of the newest conf change that may not be applied yet; a new one waits for it. */
   long pendingConfIndex;
 
+  /**
+   * Set while this node is not a member of its applied configuration: the commit index it knew when
+   * it found itself removed (at or past the removing entry); 0 while it is a member.
+   */
+  private long removalCommit;
+
+  /**
+   * Whether the remaining voters no longer need this removed node: it handed leadership to a voter
+   * holding its whole log that reported knowing {@link #removalCommit} is committed, or it heard
+   * that commit from another leader. Volatile: a removed node restarted cannot tell.
+   */
+  private boolean removalSettled;
+
   /** Read requests received before this leader committed an entry of its term. */
   private final List<Message> pendingReadIndexMessages = new ArrayList<>();
 
@@ -99,6 +112,7 @@ final class Raft {
       log.appliedTo(Math.min(c.applied(), log.committed));
     }
     becomeFollower(term, NONE);
+    noteMembership();
   }
 
   private void loadState(HardState hs) {
@@ -538,11 +552,13 @@ final class Raft {
         }
       }
     } else if (m.term() < term) {
-      if ((checkQuorum || preVote)
+      if ((checkQuorum || preVote || !promotable())
           && (m.type() == MessageType.HEARTBEAT || m.type() == MessageType.APP)) {
         // A stale leader (e.g. after a partition healed) learns of the newer term through this
         // response; otherwise with check-quorum/pre-vote it would never hear of it and keep
-        // claiming leadership.
+        // claiming leadership. A node that cannot campaign (a learner, a removed node) always
+        // answers (paper §5.1: the response carries the current term): it would never spread its
+        // term by an election, and a stale leader would replicate to it in vain forever.
         send(Message.builder(MessageType.APP_RESP).to(m.from()).build());
       } else if (m.type() == MessageType.PRE_VOTE) {
         // Reject so the pre-candidate learns the newer term instead of waiting forever.
@@ -632,11 +648,19 @@ final class Raft {
     if (pr == null) {
       return; // not (or no longer) a member
     }
+    if (m.type() == MessageType.APP_RESP || m.type() == MessageType.HEARTBEAT_RESP) {
+      pr.commit = Math.max(pr.commit, m.commit());
+    }
     switch (m.type()) {
-      case APP_RESP -> handleAppendResponse(m, pr);
+      case APP_RESP -> {
+        handleAppendResponse(m, pr);
+        // A removed leader hands over as soon as a voter has its whole log and knows of the change.
+        maybeHandOffLeadership();
+      }
       case HEARTBEAT_RESP -> {
         pr.recentActive = true;
         pr.msgAppFlowPaused = false;
+        maybeHandOffLeadership();
         if (pr.state == ProgressState.REPLICATE && pr.inflights.full()) {
           // The window may be clogged by lost MsgApps; make room for one more.
           pr.inflights.freeFirstOne();
@@ -836,31 +860,66 @@ final class Raft {
   }
 
   /**
-   * Thesis §4.2.2: a leader no longer among the voters leaves. Once a voter holds the whole log, it
-   * is told to campaign at once (TimeoutNow); until a new leader wins, this one keeps the cluster
-   * going. A transfer that does not finish is retried after it times out.
+   * Thesis §4.2.2: a leader no longer among the voters leaves. Because a configuration takes effect
+   * when applied (as in etcd-io/raft), a voter that has not learned that the change committed still
+   * needs this node; so leadership goes only to a voter that holds the whole log <em>and</em> has
+   * reported (in its responses) a commit index covering the change. That voter then uses the new
+   * configuration and, holding every entry, can win without this node: from then on it is not
+   * needed ({@link #removalSettled}). Until then this one keeps leading and sending the commit
+   * index. TimeoutNow makes the hand-off quick; one that does not finish is retried after it times
+   * out.
    */
   private void maybeHandOffLeadership() {
     Progress self = trk.progress(id);
     if (state != StateRole.LEADER || (self != null && !self.isLearner) || leadTransferee != NONE) {
       return;
     }
+    // The commit index when the change was applied covers it (for a demotion: the current one).
+    long needCommit = removalCommit > 0 ? removalCommit : log.committed;
     long best = NONE;
-    long bestMatch = -1;
     for (long v : trk.config().voters().ids()) {
       Progress pr = trk.progress(v);
-      if (v != id && pr != null && pr.match > bestMatch) {
+      if (v != id && pr != null && pr.match == log.lastIndex() && pr.commit >= needCommit) {
         best = v;
-        bestMatch = pr.match;
+        break;
       }
     }
     if (best == NONE) {
       return;
     }
-    if (bestMatch == log.lastIndex()) {
-      electionElapsed = 0;
-      leadTransferee = best;
-      sendTimeoutNow(best);
+    electionElapsed = 0;
+    leadTransferee = best;
+    if (removalCommit > 0) {
+      removalSettled = true;
+    }
+    sendTimeoutNow(best);
+  }
+
+  /**
+   * Called whenever the applied configuration may have changed: notes whether this node was removed
+   * (and the commit index it knew then) or is a member again.
+   */
+  private void noteMembership() {
+    if (trk.progress(id) != null) {
+      removalCommit = 0;
+      removalSettled = false;
+    } else if (removalCommit == 0) {
+      removalCommit = Math.max(1, log.committed);
+    }
+  }
+
+  /** See {@link RawNode#canRetire()}. */
+  boolean canRetire() {
+    return removalCommit > 0 && removalSettled;
+  }
+
+  /**
+   * A follower that hears from a leader that the commit index covers its own removal knows that
+   * leader no longer needs it.
+   */
+  private void noteLeaderCommit(long commit) {
+    if (removalCommit > 0 && commit >= removalCommit) {
+      removalSettled = true;
     }
   }
 
@@ -992,14 +1051,27 @@ final class Raft {
     }
   }
 
+  // Responses to the leader carry this node's commit index: a leader that removed itself hands
+  // leadership only to a voter known to have learned that its removal committed.
   private void handleAppendEntries(Message m) {
+    noteLeaderCommit(m.commit());
     if (m.index() < log.committed) {
-      send(Message.builder(MessageType.APP_RESP).to(m.from()).index(log.committed).build());
+      send(
+          Message.builder(MessageType.APP_RESP)
+              .to(m.from())
+              .index(log.committed)
+              .commit(log.committed)
+              .build());
       return;
     }
     long lastNew = log.maybeAppend(m.index(), m.logTerm(), m.commit(), m.entries());
     if (lastNew >= 0) {
-      send(Message.builder(MessageType.APP_RESP).to(m.from()).index(lastNew).build());
+      send(
+          Message.builder(MessageType.APP_RESP)
+              .to(m.from())
+              .index(lastNew)
+              .commit(log.committed)
+              .build());
       return;
     }
     // Reject with a hint: the largest index whose term is ≤ the leader's term at m.index.
@@ -1013,20 +1085,37 @@ final class Raft {
             .reject(true)
             .rejectHint(hintIndex)
             .logTerm(hintTerm)
+            .commit(log.committed)
             .build());
   }
 
   private void handleHeartbeat(Message m) {
+    noteLeaderCommit(m.commit());
     log.commitTo(m.commit());
-    send(Message.builder(MessageType.HEARTBEAT_RESP).to(m.from()).context(m.context()).build());
+    send(
+        Message.builder(MessageType.HEARTBEAT_RESP)
+            .to(m.from())
+            .context(m.context())
+            .commit(log.committed)
+            .build());
   }
 
   private void handleSnapshot(Message m) {
     Snapshot s = m.snapshot();
     if (s != null && restore(s)) {
-      send(Message.builder(MessageType.APP_RESP).to(m.from()).index(log.lastIndex()).build());
+      send(
+          Message.builder(MessageType.APP_RESP)
+              .to(m.from())
+              .index(log.lastIndex())
+              .commit(log.committed)
+              .build());
     } else {
-      send(Message.builder(MessageType.APP_RESP).to(m.from()).index(log.committed).build());
+      send(
+          Message.builder(MessageType.APP_RESP)
+              .to(m.from())
+              .index(log.committed)
+              .commit(log.committed)
+              .build());
     }
   }
 
@@ -1071,13 +1160,15 @@ final class Raft {
     ConfState cs = trk.confState();
     Progress self = trk.progress(id);
     boolean removedOrDemoted = self == null || self.isLearner;
+    noteMembership();
     if (state != StateRole.LEADER || cs.voters().isEmpty()) {
       return cs;
     }
     // A leader that applied its own removal or demotion keeps leading (without counting itself)
     // rather than stepping down at once: the remaining voters may not know the change committed
-    // yet and would still need its vote. It hands leadership to a caught-up voter instead (see
-    // maybeHandOffLeadership), and a removed member is stopped by its application.
+    // yet and would still need its vote. It hands leadership to a caught-up voter that knows of the
+    // change instead (see maybeHandOffLeadership); its application stops it only once
+    // RawNode#canRetire says so.
     if (removedOrDemoted) {
       maybeHandOffLeadership();
     }

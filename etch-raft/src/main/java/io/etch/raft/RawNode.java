@@ -15,6 +15,17 @@ import java.util.TreeMap;
  * sends to a lagging follower must describe the configuration at its index. A follower refuses a
  * snapshot whose configuration does not contain it (etcd's rule), so a member added after the last
  * snapshot needs one made afresh (etcd's server builds it at send time).
+ *
+ * <p>A member that applied its own removal keeps running (ticking, stepping messages, handling
+ * Readies) until {@link #canRetire()} says it may stop, and may stop then. A configuration takes
+ * effect when applied, so until the remaining voters learn that the change removing it committed
+ * they still count its vote and acknowledgements; stopping it earlier (etcd stops a removed member
+ * after a fixed delay) can leave them unable to elect anyone, for good, if the messages carrying
+ * the commit index were lost. A removed leader keeps leading until a voter holds its whole log and
+ * knows of the change, then hands over; a removed follower may stop once a leader told it that the
+ * commit index covers the change. A removed member that was restarted cannot know this by itself
+ * and keeps running until told, or until the application learns by other means (for example from
+ * the remaining members) that they applied its removal.
  */
 public final class RawNode {
   private final Raft raft;
@@ -32,6 +43,14 @@ public final class RawNode {
 
   public long id() {
     return raft.id;
+  }
+
+  /**
+   * Whether this node, having applied its own removal, may now be stopped: the remaining voters no
+   * longer need it. False while it is a member. See the caller contract above.
+   */
+  public boolean canRetire() {
+    return raft.canRetire();
   }
 
   /** One logical clock tick: drives elections and heartbeats. */

@@ -21,6 +21,9 @@ public final class Progress {
   public boolean isLearner;
   public final Inflights inflights;
 
+  /** The highest commit index the follower reported in a response (it knows that much is). */
+  public long commit;
+
   public Progress(long match, long next, Inflights inflights, boolean isLearner) {
     this.match = match;
     this.next = next;
@@ -34,6 +37,7 @@ public final class Progress {
     p.pendingSnapshot = pendingSnapshot;
     p.recentActive = recentActive;
     p.msgAppFlowPaused = msgAppFlowPaused;
+    p.commit = commit;
     return p;
   }
 

@@ -28,6 +28,31 @@ class SimRegressionTest {
   }
 
   /**
+   * F3 (soak of seeds 2001..22000): a removed member was stopped before the remaining voters
+   * learned that its removal committed; they stayed in the old or joint configuration needing its
+   * vote. 6140: the removed leader had already sent TimeoutNow (a transfer asked before the removal
+   * committed) and lost leadership; 20026 and others: it handed off to a voter with its whole log
+   * that did not know of the commit, or one voter knew and the other held the longer log.
+   */
+  @Test
+  void f3RemovedMemberStoppedBeforeTheOthersLearnedOfTheRemoval() {
+    for (long seed :
+        new long[] {6140, 9188, 2422, 2614, 4138, 9802, 10726, 11278, 19546, 20026, 21322}) {
+      replay(seed, true);
+    }
+  }
+
+  /**
+   * F4 (soak, 5 nodes CHAOS, no pre-vote, no check-quorum): a learner reached a higher term (it got
+   * a VOTE from a member later removed) and ignored the leader's stale appends; a learner never
+   * campaigns, so nobody ever told the leader and the learner never caught up.
+   */
+  @Test
+  void seed18479LearnerAtAHigherTermIgnoresTheStaleLeader() {
+    replay(18479, true);
+  }
+
+  /**
    * F1: in the default mode (no removal of the current leader is proposed) a joint change is left
    * while a node it removes leads.
    */

@@ -216,7 +216,7 @@ final class Simulation {
     workload();
     deliverDue();
     for (SimNode n : List.copyOf(nodes.values())) {
-      if (n.stopAt >= 0 && now >= n.stopAt && !n.retired) {
+      if (n.stopAt >= 0 && now >= n.stopAt && !n.retired && mayRetire(n)) {
         retire(n);
       }
       if (!n.up()) {
@@ -338,6 +338,15 @@ final class Simulation {
     if (!n.up() && !n.retired) {
       start(n);
     }
+  }
+
+  /**
+   * The caller contract (RawNode): a removed member is stopped only while running and once raft
+   * says the remaining voters no longer need it; until then it keeps running (and is restarted
+   * after a crash) like any other node.
+   */
+  private static boolean mayRetire(SimNode n) {
+    return n.up() && n.raft.canRetire();
   }
 
   /** Stops node {@code id} for good, as an application shuts down a removed member. */
@@ -860,7 +869,8 @@ final class Simulation {
         SimNode n = nodes.get(id);
         if (!members(cs).contains(id) && n.stopAt < 0 && !n.retired) {
           // etcd stops a removed member after a delay (stopWithDelay, 10 ticks) so the commit
-          // of its removal can still reach the others.
+          // of its removal can still reach the others; a delay alone does not ensure that under
+          // message loss, so it is also held until raft says it may stop (mayRetire).
           n.stopAt = now + SimParams.ELECTION_TICK + rnd.nextInt(20);
         }
       }
@@ -1023,7 +1033,7 @@ final class Simulation {
           net.duplicateRate = 0;
           net.maxDelay = 0;
           for (SimNode n : List.copyOf(nodes.values())) {
-            if (n.stopAt >= 0 && !n.retired) {
+            if (n.stopAt >= 0 && !n.retired && mayRetire(n)) {
               retire(n);
             }
             restart(n);
