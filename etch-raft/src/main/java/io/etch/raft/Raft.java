@@ -713,9 +713,11 @@ final class Raft {
     if (m.entries().isEmpty()) {
       throw new RaftException(RaftError.STEP_REJECTED, "stepped empty MsgProp");
     }
-    if (trk.progress(id) == null) {
-      // Removed from the configuration: we are about to step down.
-      throw new RaftException(RaftError.PROPOSAL_DROPPED, "leader is not a member");
+    Progress selfPr = trk.progress(id);
+    if (selfPr == null || selfPr.isLearner) {
+      // Removed from the voters (or demoted to learner): we are handing leadership over, which
+      // needs a voter to catch up with a log that stops growing.
+      throw new RaftException(RaftError.PROPOSAL_DROPPED, "leader is not a voter");
     }
     if (leadTransferee != NONE) {
       throw new RaftException(

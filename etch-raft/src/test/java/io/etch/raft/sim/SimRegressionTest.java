@@ -60,4 +60,14 @@ class SimRegressionTest {
   void seed668LeaderLeavingAJointConfigurationStrandsIt() {
     replay(668, false);
   }
+
+  /**
+   * F5: a leader demoted to learner by a leave-joint entry kept accepting proposals, so no voter
+   * ever held its whole log and it never handed over; once it stopped leading, its longer log made
+   * it refuse every candidate. A leader that is not a voter now refuses proposals.
+   */
+  @Test
+  void seed39920DemotedLeaderKeepsGrowingItsLogAndNeverHandsOver() {
+    replay(39920, true);
+  }
 }
