@@ -70,6 +70,12 @@ public final class BenchOptions {
   int dialTimeoutSeconds;
 
   @Option(
+      names = "--io-threads",
+      description =
+          "Event loop threads shared by the connections (default: one per core, at most --conns).")
+  int ioThreads = Runtime.getRuntime().availableProcessors();
+
+  @Option(
       names = {"--output", "-w"},
       defaultValue = "text",
       description = "Report format: text or json (one line) (default: ${DEFAULT-VALUE}).")
@@ -94,6 +100,7 @@ public final class BenchOptions {
     require(valSize >= 0, "--val-size must not be negative");
     require(keySpaceSize >= 1, "--key-space-size must be at least 1");
     require(rate >= 0, "--rate must not be negative");
+    require(ioThreads >= 1, "--io-threads must be at least 1");
     require(dialTimeoutSeconds >= 1, "--dial-timeout must be at least 1");
     require(
         Keys.fits(keySize, keySpaceSize),

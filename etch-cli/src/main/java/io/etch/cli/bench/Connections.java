@@ -3,6 +3,7 @@ package io.etch.cli.bench;
 import io.grpc.ConnectivityState;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.channel.EventLoop;
 import io.grpc.netty.shaded.io.netty.channel.IoHandlerFactory;
 import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.epoll.Epoll;
@@ -21,31 +22,45 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The gRPC connections of a run: {@code --conns} channels, assigned round-robin to the endpoints,
- * each one TCP connection with its own single-threaded Netty event loop. Responses are handled on
- * that event loop (direct executor), so a connection's clients never hop threads; one thread per
- * connection is enough because the work per response is a histogram record and the next send.
+ * each one TCP connection pinned to one Netty event loop. Responses are handled on that event loop
+ * (direct executor), so a connection's clients never hop threads.
+ *
+ * <p>Event loops are shared: {@code --io-threads} of them (default: one per core) serve all the
+ * channels, so that on a small machine the client does not run a thread per connection beside the
+ * server under test (with 100 connections on 2 cores, 100 loops cost as much or more client CPU per
+ * request in our runs, never less). Retries are off: a benchmark counts failures, and the retry
+ * buffer costs time on every call.
  */
 final class Connections implements AutoCloseable {
   /** One channel and the event loop that runs it (and schedules its paced sends). */
-  record Conn(ManagedChannel channel, MultiThreadIoEventLoopGroup loop) {}
+  record Conn(ManagedChannel channel, EventLoop loop) {}
 
   private final List<Conn> conns = new ArrayList<>();
+  private final MultiThreadIoEventLoopGroup group;
 
-  Connections(List<URI> endpoints, int count) {
+  /**
+   * Opens {@code count} channels over {@code ioThreads} event loop threads (at most one per
+   * channel).
+   */
+  Connections(List<URI> endpoints, int count, int ioThreads) {
     boolean epoll = Epoll.isAvailable();
     IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
     Class<? extends SocketChannel> type = epoll ? EpollSocketChannel.class : NioSocketChannel.class;
+    group =
+        new MultiThreadIoEventLoopGroup(
+            Math.max(1, Math.min(ioThreads, count)), daemonThreads("etchctl-io"), io);
     try {
       for (int i = 0; i < count; i++) {
         URI u = endpoints.get(i % endpoints.size());
-        MultiThreadIoEventLoopGroup loop =
-            new MultiThreadIoEventLoopGroup(1, daemonThreads("etchctl-conn-" + i), io);
+        // An EventLoop is a group of one: the channel registers on exactly this loop.
+        EventLoop loop = group.next();
         ManagedChannel ch =
             NettyChannelBuilder.forAddress(u.getHost(), u.getPort())
                 .usePlaintext()
                 .eventLoopGroup(loop)
                 .channelType(type)
                 .directExecutor()
+                .disableRetry()
                 .maxInboundMessageSize(64 * 1024 * 1024)
                 .build();
         conns.add(new Conn(ch, loop));
@@ -109,8 +124,8 @@ final class Connections implements AutoCloseable {
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
-      c.loop().shutdownGracefully(0, 1, TimeUnit.SECONDS);
     }
+    group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
   }
 
   private static ThreadFactory daemonThreads(String name) {
