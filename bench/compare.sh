@@ -123,8 +123,12 @@ both() {
 load_start="$(cut -d' ' -f1-3 /proc/loadavg)"
 started=$SECONDS
 
-# Warm-up, not reported: the same 2,000 puts to one key on each (JIT for etch, caches for both).
-both warmup put --conns=10 --clients=100 --total=2000 --val-size=256
+# Warm-up, not reported: a little of each request kind on each server, so the measured runs do
+# not time etch's JIT compiling the code paths (etcd's Go code needs none, and is treated alike).
+both warmup put --conns=10 --clients=100 --total=3000 --val-size=256
+both warmup-range range --consistency=l --conns=10 --clients=100 --total=3000 --key-size=7 \
+  --key-space-size=100 --val-size=256
+both warmup-txn txn-put --conns=10 --clients=100 --total=1000 --val-size=256
 both put-1000 put --conns=100 --clients=1000 --total="$PUT_TOTAL" \
   --key-space-size="$RSS_KEYS" --sequential-keys --val-size=256
 both put-1 put --conns=1 --clients=1 --total="$SINGLE_TOTAL" \
