@@ -4,8 +4,7 @@
 # etcd, etch, etcd, etch... so machine noise falls on both. Prints a table of figures and
 # etch/etcd ratios and writes it to bench/results/<date>.md. Issue 5's targets are checked there.
 #
-# Usage: bench/compare.sh            (about 10 minutes on 2 busy cores; put-1000 is most of it,
-#                                    as its 100,000 puts also load the keys RSS is measured with)
+# Usage: bench/compare.sh   (about 4 minutes on 2 quiet cores, 10 or more when the box is busy)
 # Sizes can be lowered for a quick look, e.g. PUT_TOTAL=20000 RANGE_TOTAL=20000 bench/compare.sh
 # Needs: /usr/bin/etcd (apt-get install -y etcd-server), jq, and a JDK for bin/etch and bin/etchctl.
 set -euo pipefail
@@ -15,8 +14,8 @@ etchctl="$root/bin/etchctl"
 ETCD_BIN="${ETCD_BIN:-/usr/bin/etcd}"
 PUT_TOTAL="${PUT_TOTAL:-100000}"     # put at 100 conns / 1000 clients; also loads the RSS keys
 SINGLE_TOTAL="${SINGLE_TOTAL:-2000}" # put, 1 conn / 1 client
-RANGE_TOTAL="${RANGE_TOTAL:-30000}"  # range (l and s) at 100 conns / 1000 clients
-TXN_TOTAL="${TXN_TOTAL:-10000}"      # txn-put at 100 conns / 1000 clients
+RANGE_TOTAL="${RANGE_TOTAL:-100000}" # range (l and s) at 100 conns / 1000 clients
+TXN_TOTAL="${TXN_TOTAL:-30000}"      # txn-put at 100 conns / 1000 clients
 WATCH_PUTS="${WATCH_PUTS:-300}"      # watch: 100 watchers on 10 streams, puts at 100/s
 RSS_KEYS="${RSS_KEYS:-100000}"       # issue 5: RSS with 100,000 keys of 256 bytes
 
@@ -161,11 +160,8 @@ ms() { awk -v u="$1" 'BEGIN { if (u == "" || u == "null") print "n/a"; else prin
 # A figure from a run's JSON line; empty (shown n/a) when the run had no successful request.
 get() { jq -r "if (.ok // 0) > 0 then ($2 // empty) else empty end" "$work/$1.json"; }
 fails() { # NAME SERVER -> "" or " (N failed: first error)"
-  local f
-  f=$(get "$1.$2" '.failed')
-  if [[ "$f" != "0" ]]; then
-    echo " ($(get "$1.$2" '.failed // "?"') failed: $(jq -r '.errors | keys[0] // ""' "$work/$1.$2.json" | cut -c1-60))"
-  fi
+  jq -r 'if (.failed // 1) != 0 then " (\(.failed // "?") failed: \(.errors | keys[0] // "" | .[0:60]))" else empty end' \
+    "$work/$1.$2.json"
 }
 
 etcd_version="$("$ETCD_BIN" --version | awk 'NR == 1 {print $3}')"
