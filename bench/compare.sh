@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# Side-by-side: etch vs the installed etcd (Debian's etcd-server), one member each, on this
+# machine, data on the same disk, the same etchctl bench workloads against each, alternating
+# etcd, etch, etcd, etch... so machine noise falls on both. Prints a table of figures and
+# etch/etcd ratios and writes it to bench/results/<date>.md. Issue 5's targets are checked there.
+#
+# Usage: bench/compare.sh   (about 4 minutes on 2 quiet cores, 10 or more when the box is busy)
+# Sizes can be lowered for a quick look, e.g. PUT_TOTAL=20000 RANGE_TOTAL=20000 bench/compare.sh
+# Needs: /usr/bin/etcd (apt-get install -y etcd-server), jq, and a JDK for bin/etch and bin/etchctl.
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+etchctl="$root/bin/etchctl"
+ETCD_BIN="${ETCD_BIN:-/usr/bin/etcd}"
+PUT_TOTAL="${PUT_TOTAL:-100000}"     # put at 100 conns / 1000 clients; also loads the RSS keys
+SINGLE_TOTAL="${SINGLE_TOTAL:-2000}" # put, 1 conn / 1 client
+RANGE_TOTAL="${RANGE_TOTAL:-100000}" # range (l and s) at 100 conns / 1000 clients
+TXN_TOTAL="${TXN_TOTAL:-30000}"      # txn-put at 100 conns / 1000 clients
+WATCH_PUTS="${WATCH_PUTS:-300}"      # watch: 100 watchers on 10 streams, puts at 100/s
+RSS_KEYS="${RSS_KEYS:-100000}"       # issue 5: RSS with 100,000 keys of 256 bytes
+
+log() { echo "[compare $(date +%T)] $*" >&2; }
+
+if [[ ! -x "$ETCD_BIN" ]]; then
+  log "etcd not found at $ETCD_BIN; installing Debian's etcd-server and etcd-client"
+  apt-get install -y etcd-server etcd-client >&2
+fi
+command -v jq >/dev/null || { log "jq is needed: apt-get install -y jq"; exit 2; }
+
+# Build both programs before the clock starts (first use builds).
+"$root/bin/etch" --version >/dev/null
+"$etchctl" --version >/dev/null
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/etch-compare.XXXXXX")"
+etcd_pid=""
+etch_pid=""
+cleanup() {
+  for pid in $etcd_pid $etch_pid; do
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid" 2>/dev/null || true
+      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# A free TCP port on 127.0.0.1 that no earlier call returned.
+taken=" "
+free_port() {
+  local p
+  while true; do
+    p=$((20000 + RANDOM % 30000))
+    [[ "$taken" == *" $p "* ]] && continue
+    if ! ss -Hltn "sport = :$p" | grep -q .; then
+      taken+="$p "
+      echo "$p"
+      return
+    fi
+  done
+}
+
+wait_port() { # name port pid
+  for _ in $(seq 1 300); do
+    if (echo >/dev/tcp/127.0.0.1/"$2") 2>/dev/null; then return 0; fi
+    kill -0 "$3" 2>/dev/null || { log "$1 exited; log:"; tail -20 "$work/$1.log" >&2; exit 1; }
+    sleep 0.2
+  done
+  log "$1 did not listen on $2"; exit 1
+}
+
+etcd_client=$(free_port); etcd_peer=$(free_port)
+etch_client=$(free_port); etch_peer=$(free_port)
+
+log "starting etcd $("$ETCD_BIN" --version | awk 'NR == 1 {print $3}') on :$etcd_client (data $work/etcd)"
+"$ETCD_BIN" --name bench --data-dir "$work/etcd" \
+  --listen-client-urls "http://127.0.0.1:$etcd_client" \
+  --advertise-client-urls "http://127.0.0.1:$etcd_client" \
+  --listen-peer-urls "http://127.0.0.1:$etcd_peer" \
+  --initial-advertise-peer-urls "http://127.0.0.1:$etcd_peer" \
+  --initial-cluster "bench=http://127.0.0.1:$etcd_peer" >"$work/etcd.log" 2>&1 &
+etcd_pid=$!
+
+log "starting etch on :$etch_client (data $work/etch)"
+"$root/bin/etch" --name bench --data-dir "$work/etch" \
+  --listen-client-urls "http://127.0.0.1:$etch_client" \
+  --advertise-client-urls "http://127.0.0.1:$etch_client" \
+  --listen-peer-urls "http://127.0.0.1:$etch_peer" \
+  --initial-advertise-peer-urls "http://127.0.0.1:$etch_peer" \
+  --initial-cluster "bench=http://127.0.0.1:$etch_peer" >"$work/etch.log" 2>&1 &
+etch_pid=$!
+
+wait_port etcd "$etcd_client" "$etcd_pid"
+wait_port etch "$etch_client" "$etch_pid"
+
+declare -A port=([etcd]=$etcd_client [etch]=$etch_client)
+declare -A pid=([etcd]=$etcd_pid [etch]=$etch_pid)
+
+# run NAME SERVER ARGS...: one etchctl bench run, its JSON line kept as $work/NAME.SERVER.json.
+run() {
+  local name=$1 server=$2
+  shift 2
+  log "$name on $server: etchctl bench $*"
+  local rc=0
+  "$etchctl" bench "$@" --endpoints="http://127.0.0.1:${port[$server]}" -w json \
+    >"$work/$name.$server.json" 2>>"$work/etchctl.log" || rc=$?
+  if [[ ! -s "$work/$name.$server.json" ]]; then
+    echo '{"ok":0,"failed":null,"errors":{"no report":1}}' >"$work/$name.$server.json"
+  fi
+  [[ $rc -eq 0 ]] || log "  ... exit $rc: $(jq -c .errors "$work/$name.$server.json")"
+}
+
+# both NAME ARGS...: the workload on etcd, then etch.
+both() {
+  local name=$1
+  shift
+  for s in etcd etch; do run "$name" "$s" "$@"; done
+}
+
+load_start="$(cut -d' ' -f1-3 /proc/loadavg)"
+started=$SECONDS
+
+# Warm-up, not reported: a little of each request kind on each server, so the measured runs do
+# not time etch's JIT compiling the code paths (etcd's Go code needs none, and is treated alike).
+both warmup put --conns=10 --clients=100 --total=3000 --val-size=256
+both warmup-range range --consistency=l --conns=10 --clients=100 --total=3000 --key-size=7 \
+  --key-space-size=100 --val-size=256
+both warmup-txn txn-put --conns=10 --clients=100 --total=1000 --val-size=256
+both put-1000 put --conns=100 --clients=1000 --total="$PUT_TOTAL" \
+  --key-space-size="$RSS_KEYS" --sequential-keys --val-size=256
+both put-1 put --conns=1 --clients=1 --total="$SINGLE_TOTAL" \
+  --key-space-size="$RSS_KEYS" --sequential-keys --val-size=256
+# RSS with 100,000 keys of 256 bytes: top the key space up if put-1000 wrote fewer.
+if ((PUT_TOTAL < RSS_KEYS)); then
+  both load put --conns=100 --clients=1000 --total="$RSS_KEYS" \
+    --key-space-size="$RSS_KEYS" --sequential-keys --val-size=256
+fi
+declare -A rss
+for s in etcd etch; do rss[$s]=$(ps -o rss= -p "${pid[$s]}" | tr -d ' '); done
+log "RSS after $RSS_KEYS keys: etcd ${rss[etcd]} KiB, etch ${rss[etch]} KiB"
+both range-l range --consistency=l --conns=100 --clients=1000 --total="$RANGE_TOTAL" \
+  --key-space-size=1000 --val-size=256
+both range-s range --consistency=s --conns=100 --clients=1000 --total="$RANGE_TOTAL" \
+  --key-space-size=1000 --val-size=256
+both txn-put txn-put --conns=100 --clients=1000 --total="$TXN_TOTAL" \
+  --key-space-size="$RSS_KEYS" --val-size=256
+both watch watch --conns=10 --streams=10 --watchers-per-stream=10 --total="$WATCH_PUTS" \
+  --put-rate=100 --val-size=256 --event-timeout=5
+
+elapsed=$((SECONDS - started))
+load_end="$(cut -d' ' -f1-3 /proc/loadavg)"
+
+# ---- the table ----
+ratio() { # etch etcd -> etch/etcd with 2 decimals, or n/a
+  awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || a == "null" || b == "null" || b == 0) print "n/a"; else printf "%.2f", a / b }'
+}
+ms() { awk -v u="$1" 'BEGIN { if (u == "" || u == "null") print "n/a"; else printf "%.2f", u / 1000 }'; }
+# A figure from a run's JSON line; empty (shown n/a) when the run had no successful request.
+get() { jq -r "if (.ok // 0) > 0 then ($2 // empty) else empty end" "$work/$1.json"; }
+fails() { # NAME SERVER -> "" or " (N failed: first error)"
+  jq -r 'if (.failed // 1) != 0 then " (\(.failed // "?") failed: \(.errors | keys[0] // "" | .[0:60]))" else empty end' \
+    "$work/$1.$2.json"
+}
+
+etcd_version="$("$ETCD_BIN" --version | awk 'NR == 1 {print $3}')"
+java_version="$(java -version 2>&1 | awk 'NR == 1')"
+etch_commit="$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+date_tag="$(date +%Y-%m-%d-%H%M)"
+mkdir -p "$root/bench/results"
+out="$root/bench/results/$date_tag.md"
+{
+  echo "# etch vs etcd $etcd_version — $(date '+%Y-%m-%d %H:%M %Z')"
+  echo
+  echo "One member each on 127.0.0.1, default flags, data dirs on the same disk ($(df -P "$work" | awk 'NR==2 {print $1}')),"
+  echo "$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem:/ {print $2}') GiB RAM;"
+  echo "etch $etch_commit on $java_version; client: etchctl bench (one JVM per run, on the same cores)."
+  echo "Load average (1/5/15 min) at start: $load_start; at end: $load_end. Runs alternate etcd, etch per workload; $elapsed s in all."
+  echo "Keys 8 bytes, values 256 bytes. Latencies in ms. Ratio = etch / etcd (throughput: higher is better; latency and RSS: lower is better)."
+  echo
+  echo "| workload | etcd req/s | etch req/s | ratio | etcd p50 | etch p50 | etcd p90 | etch p90 | etcd p99 | etch p99 | ratio p99 | etcd p99.9 | etch p99.9 |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  row() { # NAME LABEL
+    local a=$1.etcd b=$1.etch
+    echo "| $2$(fails "$1" etcd | sed 's/^/ etcd/')$(fails "$1" etch | sed 's/^/ etch/') | $(get "$a" .rps) | $(get "$b" .rps) | $(ratio "$(get "$b" .rps)" "$(get "$a" .rps)") | $(ms "$(get "$a" .p50_us)") | $(ms "$(get "$b" .p50_us)") | $(ms "$(get "$a" .p90_us)") | $(ms "$(get "$b" .p90_us)") | $(ms "$(get "$a" .p99_us)") | $(ms "$(get "$b" .p99_us)") | $(ratio "$(get "$b" .p99_us)" "$(get "$a" .p99_us)") | $(ms "$(get "$a" .p999_us)") | $(ms "$(get "$b" .p999_us)") |"
+  }
+  row put-1000 "put, 100 conns / 1000 clients, $PUT_TOTAL"
+  row put-1 "put, 1 conn / 1 client, $SINGLE_TOTAL"
+  row range-l "range linearizable, 100/1000, $RANGE_TOTAL"
+  row range-s "range serializable, 100/1000, $RANGE_TOTAL"
+  row txn-put "txn-put (1 put), 100/1000, $TXN_TOTAL"
+  row watch "watch: event latency, 100 watchers, $WATCH_PUTS puts at 100/s"
+  echo
+  echo "| memory | etcd | etch | ratio |"
+  echo "|---|---:|---:|---:|"
+  echo "| RSS after $RSS_KEYS keys of 256 bytes (MiB) | $((rss[etcd] / 1024)) | $((rss[etch] / 1024)) | $(ratio "${rss[etch]}" "${rss[etcd]}") |"
+  echo
+  echo "Issue 5 targets:"
+  target() { # TEXT RATIO OP LIMIT: met when RATIO OP LIMIT holds
+    local met
+    met=$(awk -v r="$2" -v op="$3" -v l="$4" 'BEGIN {
+      if (r == "n/a") print 0; else if (op == ">=") print (r + 0 >= l + 0); else print (r + 0 <= l + 0) }')
+    echo "- $1 (ratio $2): $([[ "$met" == 1 ]] && echo met || echo "**not met**")"
+  }
+  target "put throughput at 1000 clients at least etcd's" \
+    "$(ratio "$(get put-1000.etch .rps)" "$(get put-1000.etcd .rps)")" ">=" 1
+  target "put p99 at 1000 clients no worse than etcd's" \
+    "$(ratio "$(get put-1000.etch .p99_us)" "$(get put-1000.etcd .p99_us)")" "<=" 1
+  target "single-client put latency (average) within 1.2x etcd's" \
+    "$(ratio "$(get put-1.etch .avg_us)" "$(get put-1.etcd .avg_us)")" "<=" 1.2
+  target "RSS with $RSS_KEYS keys at most 2x etcd's" "$(ratio "${rss[etch]}" "${rss[etcd]}")" "<=" 2
+} >"$out"
+
+cat "$out"
+log "written to $out"
