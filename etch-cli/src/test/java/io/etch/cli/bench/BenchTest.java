@@ -47,6 +47,7 @@ class BenchTest {
                 new String[] {
                   "--data-dir=" + dir.resolve("data"),
                   "--listen-client-urls=" + endpoint,
+                  "--listen-peer-urls=http://127.0.0.1:0",
                   "--heartbeat-interval=10",
                   "--election-timeout=100"
                 },
