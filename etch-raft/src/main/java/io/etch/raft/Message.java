@@ -51,39 +51,6 @@ public record Message(
     return b;
   }
 
-  /** A copy with a different term (used when the sender stamps the current term). */
-  public Message withTerm(long newTerm) {
-    return new Message(
-        type,
-        to,
-        from,
-        newTerm,
-        logTerm,
-        index,
-        entries,
-        commit,
-        snapshot,
-        reject,
-        rejectHint,
-        context);
-  }
-
-  public Message withFromTo(long newFrom, long newTo) {
-    return new Message(
-        type,
-        newTo,
-        newFrom,
-        term,
-        logTerm,
-        index,
-        entries,
-        commit,
-        snapshot,
-        reject,
-        rejectHint,
-        context);
-  }
-
   @Override
   public String toString() {
     StringBuilder sb = new StringBuilder();

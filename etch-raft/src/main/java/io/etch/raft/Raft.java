@@ -96,7 +96,7 @@ final class Raft {
     this.preVote = c.preVote();
     this.disableProposalForwarding = c.disableProposalForwarding();
     this.readOnlyOption = c.readOnlyOption();
-    this.readOnly = new ReadOnly(readOnlyOption);
+    this.readOnly = new ReadOnly();
     this.random = c.random();
     this.electionTimeout = c.electionTick();
     this.heartbeatTimeout = c.heartbeatTick();
@@ -333,7 +333,7 @@ final class Raft {
     }
     pendingConfIndex = 0;
     uncommittedSize = 0;
-    readOnly = new ReadOnly(readOnlyOption);
+    readOnly = new ReadOnly();
     pendingReadIndexMessages.clear();
   }
 
@@ -493,7 +493,7 @@ final class Raft {
       voteMsg = MessageType.VOTE;
       voteTerm = term;
     }
-    if (poll(id, voteMsg.voteResponse(), true) == VoteResult.WON) {
+    if (poll(id, true) == VoteResult.WON) {
       // Single voter: won on our own vote.
       if (t == CampaignType.PRE_ELECTION) {
         campaign(CampaignType.ELECTION);
@@ -517,7 +517,7 @@ final class Raft {
     }
   }
 
-  private VoteResult poll(long from, MessageType t, boolean granted) {
+  private VoteResult poll(long from, boolean granted) {
     trk.recordVote(from, granted);
     return trk.tallyVotes();
   }
@@ -991,7 +991,7 @@ final class Raft {
       case TIMEOUT_NOW -> {}
       default -> {
         if (m.type() == myVoteResp) {
-          VoteResult res = poll(m.from(), m.type(), !m.reject());
+          VoteResult res = poll(m.from(), !m.reject());
           if (res == VoteResult.WON) {
             if (state == StateRole.PRE_CANDIDATE) {
               campaign(CampaignType.ELECTION);
@@ -1212,13 +1212,5 @@ final class Raft {
   Status.ProgressView view(Progress pr) {
     return new Status.ProgressView(
         pr.match, pr.next, pr.state.name(), pr.recentActive, pr.isLearner);
-  }
-
-  int electionElapsed() {
-    return electionElapsed;
-  }
-
-  int randomizedElectionTimeout() {
-    return randomizedElectionTimeout;
   }
 }

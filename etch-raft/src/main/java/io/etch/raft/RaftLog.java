@@ -250,11 +250,6 @@ final class RaftLog {
     return slice(i, lastIndex() + 1, maxSize);
   }
 
-  /** Every entry from {@code i}: used where the whole suffix is needed (tests, restart). */
-  List<Entry> allEntriesFrom(long i) {
-    return entries(i, Long.MAX_VALUE);
-  }
-
   /** Entries in {@code [lo, hi)}, at most {@code maxSize} bytes but at least one. */
   List<Entry> slice(long lo, long hi, long maxSize) {
     long fi = firstIndex();

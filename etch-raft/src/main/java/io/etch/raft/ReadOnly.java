@@ -27,13 +27,10 @@ final class ReadOnly {
     }
   }
 
-  final ReadOnlyOption option;
   private final Map<ByteBuffer, Pending> pending = new HashMap<>();
   private final ArrayDeque<ByteBuffer> queue = new ArrayDeque<>();
 
-  ReadOnly(ReadOnlyOption option) {
-    this.option = option;
-  }
+  ReadOnly() {}
 
   /** Queues a request whose read index is {@code index}; duplicate contexts are ignored. */
   void addRequest(long index, Message m) {
@@ -82,9 +79,5 @@ final class ReadOnly {
       return null;
     }
     return last.array();
-  }
-
-  int pendingCount() {
-    return queue.size();
   }
 }

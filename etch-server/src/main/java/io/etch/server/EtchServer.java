@@ -1,6 +1,5 @@
 package io.etch.server;
 
-import com.google.protobuf.Message;
 import io.etch.api.etcdserverpb.CompactionRequest;
 import io.etch.api.etcdserverpb.ResponseHeader;
 import io.etch.api.internal.InternalRequest;
@@ -397,13 +396,6 @@ public final class EtchServer implements AutoCloseable {
     return raft.readIndex()
         .orTimeout(requestTimeout.toMillis(), TimeUnit.MILLISECONDS)
         .thenCompose(index -> raft.applier().waitApplied(index));
-  }
-
-  /** Size check for requests answered without raft (reads). */
-  public void checkSize(Message m) {
-    if (m.getSerializedSize() > config.maxRequestBytes()) {
-      throw new EtcdStatusException(EtcdStatus.REQUEST_TOO_LARGE);
-    }
   }
 
   @Override

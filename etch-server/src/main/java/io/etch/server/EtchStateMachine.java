@@ -69,7 +69,7 @@ public final class EtchStateMachine implements StateMachine {
 
   @Override
   public void apply(List<Entry> entries) {
-    List<long[]> ids = new ArrayList<>(entries.size());
+    List<Long> ids = new ArrayList<>(entries.size());
     List<Object> results = new ArrayList<>(entries.size());
     Commit commit;
     leases.beginBatch();
@@ -101,7 +101,7 @@ public final class EtchStateMachine implements StateMachine {
         } catch (EtcdException | EtcdStatusException ex) {
           result = ex; // a request error changes nothing and fails only its own request
         }
-        ids.add(new long[] {req.getId()});
+        ids.add(req.getId());
         results.add(result);
       }
       Entry last = entries.get(entries.size() - 1);
@@ -113,7 +113,7 @@ public final class EtchStateMachine implements StateMachine {
       events.accept(commit.events());
     }
     for (int i = 0; i < ids.size(); i++) {
-      wait.trigger(ids.get(i)[0], results.get(i));
+      wait.trigger(ids.get(i), results.get(i));
     }
   }
 

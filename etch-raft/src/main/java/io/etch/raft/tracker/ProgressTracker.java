@@ -54,10 +54,6 @@ public final class ProgressTracker {
     return config.voters().incoming().size() == 1 && !config.voters().isJoint();
   }
 
-  public boolean isVoter(long id) {
-    return config.voters().contains(id);
-  }
-
   public long committed() {
     return config
         .voters()
@@ -93,25 +89,5 @@ public final class ProgressTracker {
 
   public VoteResult tallyVotes() {
     return config.voters().voteResult(votes);
-  }
-
-  public int grantedVotes() {
-    int n = 0;
-    for (Map.Entry<Long, Boolean> e : votes.entrySet()) {
-      if (e.getValue() && config.voters().contains(e.getKey())) {
-        n++;
-      }
-    }
-    return n;
-  }
-
-  public int rejectedVotes() {
-    int n = 0;
-    for (Map.Entry<Long, Boolean> e : votes.entrySet()) {
-      if (!e.getValue() && config.voters().contains(e.getKey())) {
-        n++;
-      }
-    }
-    return n;
   }
 }

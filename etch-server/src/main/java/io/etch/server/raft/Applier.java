@@ -29,7 +29,6 @@ public final class Applier implements AutoCloseable {
       new PriorityQueue<>((a, b) -> Long.compare(a.index(), b.index())); // guarded by itself
   private final Thread thread;
   private volatile long applied;
-  private volatile Throwable failure;
 
   Applier(StateMachine sm) {
     this.sm = sm;
@@ -99,13 +98,8 @@ public final class Applier implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } catch (Throwable e) {
-      failure = e;
       log.error("apply stopped: {}", e.toString(), e);
     }
-  }
-
-  public Throwable failure() {
-    return failure;
   }
 
   @Override

@@ -61,7 +61,7 @@ public final class RaftNode implements AutoCloseable {
   private final List<CompletableFuture<Long>> readsWaiting = new ArrayList<>();
   private final long readRetryNanos;
   private final List<Proposal> heldProposals = new ArrayList<>();
-  private boolean campaignedAlone;
+  private boolean aloneCheckDone;
   private long readIssuedAt;
 
   // Raft log snapshots (etcd's snapshot-count); confined to the raft loop after start.
@@ -267,13 +267,16 @@ public final class RaftNode implements AutoCloseable {
    * its ticks for the same reason): once its configuration is applied, it campaigns at once.
    */
   private void maybeCampaignAlone() {
-    if (campaignedAlone || softState.leader() != 0) {
+    if (aloneCheckDone || softState.leader() != 0) {
       return;
     }
     Status st = node.status();
-    if (st.confState().voters().equals(java.util.Set.of(node.id()))
-        && st.applied() >= st.hardState().commit()) {
-      campaignedAlone = true;
+    if (st.applied() < st.hardState().commit()) {
+      return; // the configuration is not known until the committed entries are applied
+    }
+    // Decided once, at start: afterwards elections follow the ordinary timeouts.
+    aloneCheckDone = true;
+    if (st.confState().voters().equals(java.util.Set.of(node.id()))) {
       node.campaign();
     }
   }
