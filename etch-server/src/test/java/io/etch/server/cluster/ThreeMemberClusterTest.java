@@ -8,7 +8,7 @@ import io.etcd.jetcd.Client;
 import io.etcd.jetcd.options.GetOption;
 import io.etch.server.EtchServer;
 import io.etch.server.config.EtchConfig;
-import java.net.ServerSocket;
+import io.etch.server.maintenance.TestServer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,12 +25,6 @@ class ThreeMemberClusterTest {
   final int[] clientPorts = new int[3];
   final int[] peerPorts = new int[3];
   final List<Client> clients = new ArrayList<>();
-
-  static int freePort() throws Exception {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
-  }
 
   static ByteSequence b(String s) {
     return ByteSequence.from(s, UTF_8);
@@ -105,8 +99,8 @@ class ThreeMemberClusterTest {
   @Test
   void writesReplicateAndSurviveTheLossOfTheLeader() throws Exception {
     for (int i = 0; i < 3; i++) {
-      clientPorts[i] = freePort();
-      peerPorts[i] = freePort();
+      clientPorts[i] = TestServer.freePort();
+      peerPorts[i] = TestServer.freePort();
     }
     for (int i = 0; i < 3; i++) {
       members[i] = start(i);

@@ -16,10 +16,8 @@ import io.etcd.jetcd.options.DeleteOption;
 import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.PutOption;
 import io.etch.server.EtchServer;
-import io.etch.server.config.EtchConfig;
-import java.net.ServerSocket;
+import io.etch.server.maintenance.TestServer;
 import java.nio.file.Path;
-import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -39,29 +37,13 @@ class KvJetcdTest {
     return ByteSequence.from(s, UTF_8);
   }
 
-  static int freePort() throws Exception {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
-  }
-
   EtchServer start() throws Exception {
-    EtchConfig c =
-        EtchConfig.parse(
-            new String[] {
-              "--data-dir=" + dir.resolve("data"),
-              "--listen-client-urls=http://127.0.0.1:" + port,
-              "--listen-peer-urls=http://127.0.0.1:0",
-              "--heartbeat-interval=10",
-              "--election-timeout=100"
-            },
-            Map.of());
-    return EtchServer.start(c);
+    return TestServer.start(dir.resolve("data"), port);
   }
 
   @BeforeEach
   void setUp() throws Exception {
-    port = freePort();
+    port = TestServer.freePort();
     server = start();
     client = Client.builder().endpoints("http://127.0.0.1:" + port).build();
     kv = client.getKVClient();

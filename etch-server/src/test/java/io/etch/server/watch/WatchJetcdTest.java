@@ -14,9 +14,9 @@ import io.etcd.jetcd.options.PutOption;
 import io.etcd.jetcd.options.WatchOption;
 import io.etch.server.EtchServer;
 import io.etch.server.config.EtchConfig;
+import io.etch.server.maintenance.TestServer;
 import io.etch.server.watch.WatchChecker.Change;
 import io.etch.server.watch.WatchChecker.Received;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -44,12 +44,6 @@ class WatchJetcdTest {
     return ByteSequence.from(s, UTF_8);
   }
 
-  static int freePort() throws Exception {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
-  }
-
   static EtchServer startServer(Path dir, int port) throws Exception {
     return EtchServer.start(
         EtchConfig.parse(
@@ -65,7 +59,7 @@ class WatchJetcdTest {
 
   @BeforeEach
   void setUp() throws Exception {
-    int port = freePort();
+    int port = TestServer.freePort();
     server = startServer(dir, port);
     client = Client.builder().endpoints("http://127.0.0.1:" + port).build();
     kv = client.getKVClient();

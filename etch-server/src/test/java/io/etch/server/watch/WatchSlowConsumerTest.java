@@ -7,6 +7,7 @@ import io.etcd.jetcd.Client;
 import io.etcd.jetcd.KV;
 import io.etch.api.etcdserverpb.WatchResponse;
 import io.etch.server.EtchServer;
+import io.etch.server.maintenance.TestServer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,7 +26,7 @@ class WatchSlowConsumerTest {
 
   @Test
   void aWatcherThatDoesNotReadNeverBlocksPutsAndLaterGetsEveryEventInOrder() throws Exception {
-    int port = WatchJetcdTest.freePort();
+    int port = TestServer.freePort();
     int puts = 10_000;
     String value = "v".repeat(512); // 10,000 events of ~0.6 KiB: far past gRPC's buffers
     WatchChecker checker = new WatchChecker();

@@ -9,6 +9,7 @@ import io.etcd.jetcd.KV;
 import io.etch.api.etcdserverpb.WatchCreateRequest;
 import io.etch.api.etcdserverpb.WatchResponse;
 import io.etch.server.EtchServer;
+import io.etch.server.maintenance.TestServer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -34,7 +35,7 @@ class WatchStreamTest {
 
   @BeforeEach
   void setUp() throws Exception {
-    int port = WatchJetcdTest.freePort();
+    int port = TestServer.freePort();
     server = WatchJetcdTest.startServer(dir, port);
     client = Client.builder().endpoints("http://127.0.0.1:" + port).build();
     kv = client.getKVClient();
