@@ -33,7 +33,7 @@ public enum EtcdStatus {
   LEADER_CHANGED(Status.Code.UNAVAILABLE, "etcdserver: leader changed"),
   STOPPED(Status.Code.UNAVAILABLE, "etcdserver: server stopped"),
   TIMEOUT(Status.Code.UNAVAILABLE, "etcdserver: request timed out"),
-  NOT_CAPABLE(Status.Code.UNAVAILABLE, "etcdserver: not capable"),
+  NOT_CAPABLE(Status.Code.FAILED_PRECONDITION, "etcdserver: not capable"),
   MEMBER_NOT_FOUND(Status.Code.NOT_FOUND, "etcdserver: member not found"),
   PEER_URL_EXIST(Status.Code.FAILED_PRECONDITION, "etcdserver: Peer URLs already exists"),
   CAN_ONLY_PROMOTE_LEARNER(
@@ -41,6 +41,18 @@ public enum EtcdStatus {
   NOT_ENOUGH_STARTED_MEMBERS(
       Status.Code.FAILED_PRECONDITION,
       "etcdserver: re-configuration failed due to not enough started members"),
+  ID_EXISTS(Status.Code.FAILED_PRECONDITION, "etcdserver: member ID already exist"),
+  BAD_MEMBER_URLS(Status.Code.INVALID_ARGUMENT, "etcdserver: given member URLs are invalid"),
+  LEARNER_NOT_READY(
+      Status.Code.FAILED_PRECONDITION,
+      "etcdserver: can only promote a learner member which is in sync with leader"),
+  TOO_MANY_LEARNERS(
+      Status.Code.FAILED_PRECONDITION, "etcdserver: too many learner members in cluster"),
+  NOT_LEADER(Status.Code.FAILED_PRECONDITION, "etcdserver: not leader"),
+  BAD_LEADER_TRANSFEREE(Status.Code.FAILED_PRECONDITION, "etcdserver: bad leader transferee"),
+  NOT_SUPPORTED_FOR_LEARNER(
+      Status.Code.FAILED_PRECONDITION, "etcdserver: rpc not supported for learner"),
+  UNHEALTHY(Status.Code.UNAVAILABLE, "etcdserver: unhealthy cluster"),
   UNKNOWN(Status.Code.UNKNOWN, "etcdserver: unknown error");
 
   private final Status.Code code;

@@ -1,11 +1,17 @@
 package io.etch.server;
 
 import io.etch.api.etcdserverpb.CompactionRequest;
+import io.etch.api.etcdserverpb.Member;
 import io.etch.api.etcdserverpb.ResponseHeader;
 import io.etch.api.internal.InternalRequest;
+import io.etch.api.internal.MembersResponse;
 import io.etch.raft.Bootstrap;
+import io.etch.raft.ConfChange;
+import io.etch.raft.ConfChangeType;
+import io.etch.raft.ConfState;
 import io.etch.raft.Config;
 import io.etch.server.cluster.ClusterService;
+import io.etch.server.cluster.ConfChangeContext;
 import io.etch.server.cluster.Membership;
 import io.etch.server.config.EtchConfig;
 import io.etch.server.kv.KvService;
@@ -16,10 +22,12 @@ import io.etch.server.lease.Lessor;
 import io.etch.server.maintenance.AutoCompactor;
 import io.etch.server.maintenance.MaintenanceService;
 import io.etch.server.raft.RaftNode;
+import io.etch.server.transport.LeaderForwarder;
 import io.etch.server.transport.PeerService;
 import io.etch.server.transport.PeerTransport;
 import io.etch.server.watch.WatchHub;
 import io.etch.server.watch.WatchService;
+import io.etch.storage.membership.MemberRecord;
 import io.etch.storage.mvcc.MvccStore;
 import io.etch.storage.wal.WalStorage;
 import io.grpc.Server;
@@ -34,14 +42,19 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -69,10 +82,13 @@ public final class EtchServer implements AutoCloseable {
   private final ExecutorService responseExecutor;
   private final AtomicLong requestIds;
   private final Duration requestTimeout;
+  private final LeaderForwarder leaderForwarder;
   private final Lessor lessor;
   private LeaseExpiry leaseExpiry;
   private final Tuning tuning;
   private AutoCompactor compactor;
+  private final AtomicBoolean closed = new AtomicBoolean();
+  private final CompletableFuture<Void> terminated = new CompletableFuture<>();
 
   /**
    * Intervals etcd hard-codes, which tests shorten.
@@ -87,6 +103,7 @@ public final class EtchServer implements AutoCloseable {
   }
 
   private EtchServer(EtchConfig config, Tuning tuning) throws IOException {
+    Map<Long, List<URI>> joinPeers = new HashMap<>();
     this.config = config;
     this.tuning = tuning;
     List<Long> ids = new ArrayList<>();
@@ -108,11 +125,7 @@ public final class EtchServer implements AutoCloseable {
           Long.toHexString(clusterId),
           walDir,
           wal.lastIndex());
-    } else {
-      if (config.initialClusterState() != EtchConfig.ClusterState.NEW) {
-        throw new IOException(
-            "joining an existing cluster (--initial-cluster-state=existing) needs the peer transport, which this build lacks");
-      }
+    } else if (config.initialClusterState() == EtchConfig.ClusterState.NEW) {
       memberId =
           ClusterIds.memberId(config.initialAdvertisePeerUrls(), config.initialClusterToken());
       if (!ids.contains(memberId)) {
@@ -130,6 +143,45 @@ public final class EtchServer implements AutoCloseable {
           Long.toHexString(memberId),
           Long.toHexString(clusterId),
           ids.size());
+    } else {
+      // Joining (etcd's --initial-cluster-state existing): the cluster already added this member
+      // (etcdctl member add); ask the others for the cluster ID and find this member by its peer
+      // URLs. The log (or a snapshot) then brings the configuration, from an empty start.
+      Set<String> own = new HashSet<>();
+      config.initialAdvertisePeerUrls().forEach(u -> own.add(u.toString()));
+      List<URI> others = new ArrayList<>();
+      for (List<URI> urls : config.initialCluster().values()) {
+        for (URI u : urls) {
+          if (!own.contains(u.toString())) {
+            others.add(u);
+          }
+        }
+      }
+      MembersResponse remote = PeerTransport.fetchMembers(others, Duration.ofSeconds(5));
+      Member self =
+          remote.getMembersList().stream()
+              .filter(m -> new HashSet<>(m.getPeerURLsList()).equals(own))
+              .findFirst()
+              .orElseThrow(
+                  () ->
+                      new IOException(
+                          "cluster "
+                              + Long.toHexString(remote.getClusterId())
+                              + " has no member with peer URLs "
+                              + own
+                              + "; add it first (etcdctl member add)"));
+      memberId = self.getID();
+      clusterId = remote.getClusterId();
+      byte[] meta = ByteBuffer.allocate(16).putLong(memberId).putLong(clusterId).array();
+      wal = WalStorage.create(walDir, meta, ConfState.EMPTY, WalStorage.Options.DEFAULT);
+      for (Member m : remote.getMembersList()) {
+        joinPeers.put(m.getID(), m.getPeerURLsList().stream().map(URI::create).toList());
+      }
+      log.info(
+          "joining cluster {} as member {} ({} member(s) known)",
+          Long.toHexString(clusterId),
+          Long.toHexString(memberId),
+          remote.getMembersCount());
     }
     store = MvccStore.open(dbDir);
     long tickMs = config.heartbeatInterval().toMillis();
@@ -159,12 +211,27 @@ public final class EtchServer implements AutoCloseable {
     EtchStateMachine sm =
         new EtchStateMachine(store, wait, watchHub::publish, new LeaseApplier(lessor), membership);
     transport = new PeerTransport(memberId, clusterId);
-    // Peers come from --initial-cluster (etcd reads them from the stored membership on restart;
-    // until membership changes exist, the two agree).
-    for (Map.Entry<String, List<URI>> m : config.initialCluster().entrySet()) {
-      transport.addPeer(
-          ClusterIds.memberId(m.getValue(), config.initialClusterToken()), m.getValue());
+    // Peers: the stored membership (as etcd reads it on restart), else those a join learned, else
+    // --initial-cluster for a new cluster whose bootstrap entries are not applied yet.
+    Map<Long, List<URI>> peers = new HashMap<>();
+    for (MemberRecord m : store.members()) {
+      peers.put(m.id(), m.peerURLs().stream().map(URI::create).toList());
     }
+    if (peers.isEmpty()) {
+      peers.putAll(joinPeers);
+    }
+    if (peers.isEmpty()) {
+      for (Map.Entry<String, List<URI>> m : config.initialCluster().entrySet()) {
+        peers.put(ClusterIds.memberId(m.getValue(), config.initialClusterToken()), m.getValue());
+      }
+    }
+    peers.forEach(
+        (id, urls) -> {
+          if (!urls.isEmpty()) {
+            transport.addPeer(id, urls);
+          }
+        });
+    membership.setListener(new MembershipEffects());
     raft = new RaftNode(rc, wal, transport, sm, tickMs, System::nanoTime);
     transport.bind(raft);
     raft.enableSnapshots(config.snapshotCount(), tuning.snapshotCatchUpEntries(), store::sync);
@@ -182,6 +249,7 @@ public final class EtchServer implements AutoCloseable {
             ((memberId & 0xffff) << 48) | ((System.currentTimeMillis() & 0xffffffffffL) << 8));
     // etcd's ReqTimeout: 5 s plus two election timeouts.
     requestTimeout = Duration.ofSeconds(5).plus(config.electionTimeout().multipliedBy(2));
+    leaderForwarder = new LeaderForwarder(memberId, raft::leader, store::members);
   }
 
   /** Opens storage, starts raft and the client listeners. */
@@ -210,7 +278,8 @@ public final class EtchServer implements AutoCloseable {
               .directExecutor()
               .addService(
                   ServerInterceptors.intercept(
-                      new PeerService(raft), PeerService.clusterCheck(clusterId)))
+                      new PeerService(raft, this::membersForJoiners, transport::blocks),
+                      PeerService.clusterCheck(clusterId)))
               .build()
               .start();
       peerServers.add(server);
@@ -335,6 +404,19 @@ public final class EtchServer implements AutoCloseable {
     return watchHub;
   }
 
+  public PeerTransport transport() {
+    return transport;
+  }
+
+  public LeaderForwarder leaderForwarder() {
+    return leaderForwarder;
+  }
+
+  /** etcd's request timeout: 5 s plus two election timeouts. */
+  public Duration requestTimeout() {
+    return requestTimeout;
+  }
+
   public ExecutorService responseExecutor() {
     return responseExecutor;
   }
@@ -390,6 +472,126 @@ public final class EtchServer implements AutoCloseable {
   }
 
   /**
+   * Proposes a single membership change and completes with the members after it is applied, or with
+   * the etcd error the membership refused it with.
+   */
+  @SuppressWarnings("unchecked")
+  public CompletableFuture<List<MemberRecord>> proposeConfChange(
+      ConfChangeType type, long nodeId, MemberRecord member) {
+    long id = requestIds.incrementAndGet();
+    ConfChange cc =
+        ConfChange.single(
+            type, nodeId, new ConfChangeContext(id, Optional.ofNullable(member)).encode());
+    CompletableFuture<Object> result = wait.register(id);
+    raft.proposeConfChange(cc)
+        .whenComplete(
+            (ok, err) -> {
+              if (err != null) {
+                wait.cancel(id);
+                result.completeExceptionally(err);
+              }
+            });
+    return result
+        .orTimeout(requestTimeout.toMillis(), TimeUnit.MILLISECONDS)
+        .whenComplete(
+            (r, err) -> {
+              if (err != null) {
+                wait.cancel(id);
+              }
+            })
+        .thenApply(
+            r -> {
+              if (r instanceof RuntimeException ex) {
+                throw ex;
+              }
+              return (List<MemberRecord>) r;
+            });
+  }
+
+  /** Completes when this member stopped: closed, or retired after its removal from the cluster. */
+  public CompletableFuture<Void> terminated() {
+    return terminated;
+  }
+
+  /** What this member answers a member joining the cluster ({@code Raft/Members}). */
+  private MembersResponse membersForJoiners() {
+    MembersResponse.Builder b = MembersResponse.newBuilder().setClusterId(clusterId);
+    for (MemberRecord m : store.members()) {
+      b.addMembers(ClusterService.toProto(m));
+    }
+    return b.build();
+  }
+
+  /** Applies committed membership changes to the peer transport, and retires a removed member. */
+  private final class MembershipEffects implements Membership.Listener {
+    @Override
+    public void memberAdded(MemberRecord m) {
+      if (!m.peerURLs().isEmpty()) {
+        transport.addPeer(m.id(), m.peerURLs().stream().map(URI::create).toList());
+      }
+    }
+
+    @Override
+    public void memberUpdated(MemberRecord m) {
+      if (!m.peerURLs().isEmpty()) {
+        transport.updatePeer(m.id(), m.peerURLs().stream().map(URI::create).toList());
+      }
+    }
+
+    @Override
+    public void memberRemoved(long id) {
+      if (id != memberId) {
+        transport.removePeer(id);
+        return;
+      }
+      // The remaining voters may still need this member (RawNode#canRetire): keep running until
+      // raft says they do not, or until every remaining member shows it applied the removal (raft
+      // cannot tell a removed follower that, once the leader stops sending to it), then stop as
+      // etcd stops a removed member.
+      List<URI> remaining = new ArrayList<>();
+      for (MemberRecord m : store.members()) {
+        if (m.id() != memberId && !m.peerURLs().isEmpty()) {
+          remaining.add(URI.create(m.peerURLs().get(0)));
+        }
+      }
+      Thread t =
+          new Thread(
+              () -> {
+                while (!raft.canRetire()
+                    && !othersAppliedRemoval(remaining)
+                    && raft.isRunning()
+                    && !closed.get()) {
+                  try {
+                    Thread.sleep(Math.max(50, config.heartbeatInterval().toMillis() * 5));
+                  } catch (InterruptedException e) {
+                    return;
+                  }
+                }
+                log.warn("the member has been permanently removed from the cluster; stopping");
+                close();
+              },
+              "etch-retire");
+      t.setDaemon(true);
+      t.start();
+    }
+  }
+
+  /** Whether every member at these peer URLs answers with a membership that no longer has us. */
+  private boolean othersAppliedRemoval(List<URI> peers) {
+    for (URI u : peers) {
+      try {
+        MembersResponse r = PeerTransport.fetchMembersFrom(u, Duration.ofSeconds(1));
+        if (r.getMembersList().stream().anyMatch(m -> m.getID() == memberId)) {
+          return false;
+        }
+      } catch (IOException e) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
    * A linearizable read barrier: completes once this member applied everything committed before.
    */
   public CompletableFuture<Void> linearizableBarrier() {
@@ -400,6 +602,18 @@ public final class EtchServer implements AutoCloseable {
 
   @Override
   public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      terminated.join();
+      return;
+    }
+    try {
+      closeAll();
+    } finally {
+      terminated.complete(null);
+    }
+  }
+
+  private void closeAll() {
     watchHub.close(); // ends watch streams, which would otherwise hold the listeners open
     if (compactor != null) {
       compactor.close();
@@ -411,6 +625,9 @@ public final class EtchServer implements AutoCloseable {
       s.shutdownNow();
     }
     transport.close();
+    if (leaderForwarder != null) {
+      leaderForwarder.close();
+    }
     for (Server s : clientServers) {
       try {
         s.awaitTermination(5, TimeUnit.SECONDS);

@@ -6,8 +6,8 @@ import io.etch.api.internal.InternalRequest;
 import io.etch.raft.ConfChange;
 import io.etch.raft.Entry;
 import io.etch.raft.EntryType;
-import io.etch.raft.RaftException;
 import io.etch.raft.Snapshot;
+import io.etch.server.cluster.ConfChangeContext;
 import io.etch.server.cluster.Membership;
 import io.etch.server.kv.KvMapper;
 import io.etch.server.lease.LeaseApplier;
@@ -77,10 +77,18 @@ public final class EtchStateMachine implements StateMachine {
       for (Entry e : entries) {
         if (e.type() == EntryType.CONF_CHANGE) {
           // Raft's configuration is changed by the raft loop; the member records change here.
+          ConfChange cc;
           try {
-            membership.applyConfChange(b, ConfChange.decode(e.data()));
-          } catch (RaftException ex) {
-            log.warn("ignored invalid conf change at index {}: {}", e.index(), ex.getMessage());
+            cc = ConfChange.decode(e.data());
+          } catch (IllegalArgumentException ex) {
+            log.warn("ignored undecodable conf change at index {}: {}", e.index(), ex.getMessage());
+            continue;
+          }
+          Object result = membership.applyConfChange(b, cc);
+          long requestId = ConfChangeContext.decode(cc.context()).requestId();
+          if (requestId != 0) {
+            ids.add(requestId);
+            results.add(result);
           }
           continue;
         }

@@ -3,7 +3,10 @@ package io.etch.server.cluster;
 import io.etch.api.internal.MemberAttrSet;
 import io.etch.raft.ConfChange;
 import io.etch.raft.ConfChange.ConfChangeSingle;
+import io.etch.raft.ConfChangeType;
 import io.etch.server.ClusterIds;
+import io.etch.server.EtcdStatus;
+import io.etch.server.EtcdStatusException;
 import io.etch.storage.membership.MemberRecord;
 import io.etch.storage.mvcc.ApplyBatch;
 import java.net.URI;
@@ -28,6 +31,18 @@ public final class Membership {
   /** The members as of the last applied entry; confined to the apply thread. */
   private final Map<Long, MemberRecord> current = new HashMap<>();
 
+  private Listener listener =
+      new Listener() {
+        @Override
+        public void memberAdded(MemberRecord m) {}
+
+        @Override
+        public void memberUpdated(MemberRecord m) {}
+
+        @Override
+        public void memberRemoved(long id) {}
+      };
+
   /**
    * @param initialCluster {@code --initial-cluster}: name → peer URLs
    * @param token {@code --initial-cluster-token}, part of every member id
@@ -47,35 +62,80 @@ public final class Membership {
     }
   }
 
-  /** Records the effect of a committed conf change (etcd's {@code applyConfChange} on cluster). */
-  public void applyConfChange(ApplyBatch b, ConfChange cc) {
+  /**
+   * What membership changes mean outside the store (the peer transport, and this member's own
+   * removal). Called on the apply thread as each change is applied.
+   */
+  public interface Listener {
+    void memberAdded(MemberRecord m);
+
+    void memberUpdated(MemberRecord m);
+
+    void memberRemoved(long id);
+  }
+
+  /** Sets the listener; call before the apply thread starts. */
+  public void setListener(Listener listener) {
+    this.listener = listener;
+  }
+
+  /** The members as of the last applied entry. Apply thread only. */
+  public Map<Long, MemberRecord> current() {
+    return current;
+  }
+
+  /**
+   * Records the effect of a committed conf change (etcd's {@code applyConfChange} on cluster) and
+   * returns the members after it, or the etcd error it was refused with. The rules depend only on
+   * the membership as of this entry, so every member decides the same; raft's configuration agrees
+   * (see {@code RaftNode.demotesVoter}).
+   */
+  public Object applyConfChange(ApplyBatch b, ConfChange cc) {
+    ConfChangeContext ctx = ConfChangeContext.decode(cc.context());
     for (ConfChangeSingle c : cc.changes()) {
+      MemberRecord known = current.get(c.nodeId());
       switch (c.type()) {
         case ADD_NODE, ADD_LEARNER_NODE -> {
-          boolean learner = c.type() == io.etch.raft.ConfChangeType.ADD_LEARNER_NODE;
-          MemberRecord known = current.get(c.nodeId());
-          MemberRecord added = fromContext(cc.context(), c.nodeId()).orElse(known);
+          boolean learner = c.type() == ConfChangeType.ADD_LEARNER_NODE;
+          if (known != null && (learner || !known.isLearner())) {
+            return new EtcdStatusException(EtcdStatus.ID_EXISTS);
+          }
+          MemberRecord added = ctx.member().filter(m -> m.id() == c.nodeId()).orElse(known);
           if (added == null) {
             added = initial.get(c.nodeId());
           }
           if (added == null) {
             added = new MemberRecord(c.nodeId(), "", List.of(), List.of(), learner);
           }
-          // A learner promoted (ADD_NODE on a learner) keeps its attributes.
+          // A learner promoted (ADD_NODE on a learner) keeps its name and client URLs.
           MemberRecord rec =
-              new MemberRecord(
-                  c.nodeId(), added.name(), added.peerURLs(), added.clientURLs(), learner);
+              known != null
+                  ? new MemberRecord(
+                      known.id(), known.name(), known.peerURLs(), known.clientURLs(), false)
+                  : new MemberRecord(
+                      c.nodeId(), added.name(), added.peerURLs(), added.clientURLs(), learner);
           b.putMember(rec);
           current.put(rec.id(), rec);
+          if (known == null) {
+            listener.memberAdded(rec);
+          } else {
+            listener.memberUpdated(rec);
+          }
         }
         case REMOVE_NODE -> {
+          if (known == null) {
+            return new EtcdStatusException(EtcdStatus.MEMBER_NOT_FOUND);
+          }
           b.removeMember(c.nodeId());
           current.remove(c.nodeId());
+          listener.memberRemoved(c.nodeId());
         }
         case UPDATE_NODE -> {
-          MemberRecord known = current.get(c.nodeId());
-          Optional<MemberRecord> updated = fromContext(cc.context(), c.nodeId());
-          if (known != null && updated.isPresent()) {
+          if (known == null) {
+            return new EtcdStatusException(EtcdStatus.MEMBER_NOT_FOUND);
+          }
+          Optional<MemberRecord> updated = ctx.member().filter(m -> m.id() == c.nodeId());
+          if (updated.isPresent()) {
             MemberRecord rec =
                 new MemberRecord(
                     known.id(),
@@ -85,10 +145,12 @@ public final class Membership {
                     known.isLearner());
             b.putMember(rec);
             current.put(rec.id(), rec);
+            listener.memberUpdated(rec);
           }
         }
       }
     }
+    return List.copyOf(current.values());
   }
 
   /**
@@ -109,18 +171,5 @@ public final class Membership {
             known.isLearner());
     b.putMember(rec);
     current.put(rec.id(), rec);
-  }
-
-  /** A member record carried as a conf change context, when there is one for this node. */
-  private static Optional<MemberRecord> fromContext(byte[] context, long nodeId) {
-    if (context == null || context.length == 0) {
-      return Optional.empty();
-    }
-    try {
-      MemberRecord r = MemberRecord.decode(context);
-      return r.id() == nodeId ? Optional.of(r) : Optional.empty();
-    } catch (IllegalArgumentException e) {
-      return Optional.empty();
-    }
   }
 }

@@ -54,6 +54,7 @@ public final class RaftNode implements AutoCloseable {
   private volatile SoftState softState = new SoftState(0, StateRole.FOLLOWER);
   private volatile long term;
   private volatile long committedIndex;
+  private volatile boolean canRetire;
 
   // Confined to the raft loop.
   private long nextReadContext = 1;
@@ -147,6 +148,14 @@ public final class RaftNode implements AutoCloseable {
 
   public long term() {
     return term;
+  }
+
+  /**
+   * Whether this member applied its own removal and the remaining voters no longer need it ({@link
+   * RawNode#canRetire()}), as of the loop's last turn.
+   */
+  public boolean canRetire() {
+    return canRetire;
   }
 
   public long committedIndex() {
@@ -247,6 +256,7 @@ public final class RaftNode implements AutoCloseable {
           handleReady(node.ready());
         }
         maybeSnapshot();
+        canRetire = node.canRetire();
         if (!heldProposals.isEmpty() && softState.leader() != 0) {
           flushProposals(proposals, proposalFutures);
         }
@@ -380,6 +390,8 @@ public final class RaftNode implements AutoCloseable {
     }
     if (!rd.snapshot().isEmpty()) {
       storage.applySnapshot(rd.snapshot());
+      confStates.clear();
+      confStates.put(rd.snapshot().index(), rd.snapshot().metadata().confState());
     }
     storage.save(
         rd.hardState() == null ? io.etch.raft.HardState.EMPTY : rd.hardState(),
@@ -397,10 +409,18 @@ public final class RaftNode implements AutoCloseable {
       // thread records membership in the store.
       for (Entry e : rd.committedEntries()) {
         if (e.type() == EntryType.CONF_CHANGE) {
+          ConfState before = confStates.lastEntry().getValue();
           try {
-            confStates.put(e.index(), node.applyConfChange(ConfChange.decode(e.data())));
-          } catch (RaftException ex) {
+            ConfChange cc = ConfChange.decode(e.data());
+            if (demotesVoter(before, cc)) {
+              // The membership refuses it (the member exists): leave raft's configuration alone.
+              confStates.put(e.index(), before);
+            } else {
+              confStates.put(e.index(), node.applyConfChange(cc));
+            }
+          } catch (RaftException | IllegalArgumentException ex) {
             log.warn("ignored invalid conf change at index {}: {}", e.index(), ex.getMessage());
+            confStates.put(e.index(), before);
           }
         }
       }
@@ -415,6 +435,22 @@ public final class RaftNode implements AutoCloseable {
       }
     }
     node.advance(rd);
+  }
+
+  /**
+   * Whether a committed change would add a voter as a learner. The membership refuses adding a
+   * member that exists, and raft treats every other such change as a no-op (re-adding a voter,
+   * removing or updating an unknown node); only this one would change raft's configuration (demote
+   * the voter), so the raft loop leaves it out and both sides agree.
+   */
+  static boolean demotesVoter(ConfState cs, ConfChange cc) {
+    for (ConfChange.ConfChangeSingle c : cc.changes()) {
+      if (c.type() == io.etch.raft.ConfChangeType.ADD_LEARNER_NODE
+          && (cs.voters().contains(c.nodeId()) || cs.votersOutgoing().contains(c.nodeId()))) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**

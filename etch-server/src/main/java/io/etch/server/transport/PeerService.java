@@ -1,5 +1,7 @@
 package io.etch.server.transport;
 
+import io.etch.api.internal.MembersRequest;
+import io.etch.api.internal.MembersResponse;
 import io.etch.api.internal.RaftAck;
 import io.etch.api.internal.RaftBatch;
 import io.etch.api.internal.RaftGrpc;
@@ -13,6 +15,8 @@ import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
+import java.util.function.LongPredicate;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,9 +28,24 @@ import org.slf4j.LoggerFactory;
 public final class PeerService extends RaftGrpc.RaftImplBase {
   private static final Logger log = LoggerFactory.getLogger(PeerService.class);
   private final RaftNode raft;
+  private final Supplier<MembersResponse> members;
+  private final LongPredicate dropFrom;
 
-  public PeerService(RaftNode raft) {
+  /**
+   * @param members this member's view of the cluster, for members joining it
+   * @param dropFrom members whose messages are dropped (fault injection, {@link
+   *     PeerTransport#block})
+   */
+  public PeerService(RaftNode raft, Supplier<MembersResponse> members, LongPredicate dropFrom) {
     this.raft = raft;
+    this.members = members;
+    this.dropFrom = dropFrom;
+  }
+
+  @Override
+  public void members(MembersRequest req, StreamObserver<MembersResponse> out) {
+    out.onNext(members.get());
+    out.onCompleted();
   }
 
   /** Checks the cluster ID on every peer stream before any message is read. */
@@ -37,7 +56,8 @@ public final class PeerService extends RaftGrpc.RaftImplBase {
       public <Q, A> ServerCall.Listener<Q> interceptCall(
           ServerCall<Q, A> call, Metadata headers, ServerCallHandler<Q, A> next) {
         String got = headers.get(PeerTransport.CLUSTER_ID);
-        if (!expected.equals(got)) {
+        if (!expected.equals(got)
+            && !call.getMethodDescriptor().equals(RaftGrpc.getMembersMethod())) {
           log.warn(
               "refused peer {}: cluster ID mismatch (local {}, remote {})",
               headers.get(PeerTransport.FROM_ID),
@@ -60,6 +80,9 @@ public final class PeerService extends RaftGrpc.RaftImplBase {
       @Override
       public void onNext(RaftBatch batch) {
         for (RaftMessage m : batch.getMessagesList()) {
+          if (dropFrom.test(m.getFrom())) {
+            continue;
+          }
           try {
             raft.step(RaftCodec.decode(m));
           } catch (IllegalArgumentException e) {

@@ -1,5 +1,7 @@
 package io.etch.server.transport;
 
+import io.etch.api.internal.MembersRequest;
+import io.etch.api.internal.MembersResponse;
 import io.etch.api.internal.RaftAck;
 import io.etch.api.internal.RaftBatch;
 import io.etch.api.internal.RaftGrpc;
@@ -12,10 +14,13 @@ import io.grpc.Metadata;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.MetadataUtils;
 import io.grpc.stub.StreamObserver;
+import java.io.IOException;
 import java.net.URI;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -43,6 +48,7 @@ public final class PeerTransport implements Transport, AutoCloseable {
   private final Map<Long, Peer> peers = new ConcurrentHashMap<>();
   private volatile RaftNode raft;
   private volatile boolean closed;
+  private volatile Set<Long> blocked = Set.of();
 
   public PeerTransport(long selfId, long clusterId) {
     this.selfId = selfId;
@@ -61,6 +67,19 @@ public final class PeerTransport implements Transport, AutoCloseable {
     peers.computeIfAbsent(id, k -> new Peer(id, urls.get(0)));
   }
 
+  /** A member's peer URLs changed (etcd's MemberUpdate): reconnect to the new ones. */
+  public void updatePeer(long id, List<URI> urls) {
+    if (id == selfId) {
+      return;
+    }
+    Peer old = peers.get(id);
+    if (old != null && old.url.equals(urls.get(0))) {
+      return;
+    }
+    removePeer(id);
+    addPeer(id, urls);
+  }
+
   public void removePeer(long id) {
     Peer p = peers.remove(id);
     if (p != null) {
@@ -68,11 +87,25 @@ public final class PeerTransport implements Transport, AutoCloseable {
     }
   }
 
+  /**
+   * Drops every raft message to and from these members, as a network partition would (fault
+   * injection in tests; the empty set heals).
+   */
+  public void block(Set<Long> ids) {
+    blocked = Set.copyOf(ids);
+  }
+
+  /** Whether messages from this member are to be dropped (see {@link #block}). */
+  public boolean blocks(long id) {
+    return blocked.contains(id);
+  }
+
   @Override
   public void send(List<Message> messages) {
+    Set<Long> dropped = blocked;
     for (Message m : messages) {
       Peer p = peers.get(m.to());
-      if (p == null) {
+      if (p == null || dropped.contains(m.to())) {
         continue; // not (or no longer) a member we know how to reach
       }
       if (m.type() == MessageType.SNAP) {
@@ -93,6 +126,38 @@ public final class PeerTransport implements Transport, AutoCloseable {
     }
   }
 
+  /**
+   * Asks the members at {@code peerUrls}, in turn, for the cluster's ID and members (joining with
+   * {@code --initial-cluster-state existing}); fails if none answers.
+   */
+  public static MembersResponse fetchMembers(List<URI> peerUrls, Duration timeout)
+      throws IOException {
+    IOException last = new IOException("no peer URLs to ask");
+    for (URI u : peerUrls) {
+      try {
+        return fetchMembersFrom(u, timeout);
+      } catch (IOException e) {
+        last = e;
+      }
+    }
+    throw last;
+  }
+
+  /** Asks the member at {@code peerUrl} for the cluster's ID and members as it applied them. */
+  public static MembersResponse fetchMembersFrom(URI peerUrl, Duration timeout) throws IOException {
+    ManagedChannel ch =
+        NettyChannelBuilder.forAddress(peerUrl.getHost(), peerUrl.getPort()).usePlaintext().build();
+    try {
+      return RaftGrpc.newBlockingStub(ch)
+          .withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)
+          .members(MembersRequest.getDefaultInstance());
+    } catch (RuntimeException e) {
+      throw new IOException("cannot fetch the cluster's members from " + peerUrl + ": " + e, e);
+    } finally {
+      ch.shutdownNow();
+    }
+  }
+
   @Override
   public void close() {
     closed = true;
@@ -105,6 +170,7 @@ public final class PeerTransport implements Transport, AutoCloseable {
   /** One peer: its channel, queue and sender thread. */
   private final class Peer {
     final long id;
+    final URI url;
     final ManagedChannel channel;
     final LinkedBlockingQueue<Message> queue = new LinkedBlockingQueue<>(QUEUE_LIMIT);
     final Thread sender;
@@ -115,6 +181,7 @@ public final class PeerTransport implements Transport, AutoCloseable {
 
     Peer(long id, URI url) {
       this.id = id;
+      this.url = url;
       this.channel =
           NettyChannelBuilder.forAddress(url.getHost(), url.getPort())
               .usePlaintext()

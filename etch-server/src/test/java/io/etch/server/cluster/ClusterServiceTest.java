@@ -149,13 +149,14 @@ class ClusterServiceTest {
         () -> cluster.memberAdd(MemberAddRequest.newBuilder().addPeerURLs(PEER).build()),
         Status.Code.FAILED_PRECONDITION,
         "etcdserver: Peer URLs already exists");
-    // Adding a real member needs the peer transport: refused, and nothing changes.
     assertEtcdError(
-        () ->
-            cluster.memberAdd(
-                MemberAddRequest.newBuilder().addPeerURLs("http://127.0.0.1:1").build()),
-        Status.Code.UNAVAILABLE,
-        "etcdserver: not capable");
+        () -> cluster.memberAdd(MemberAddRequest.newBuilder().addPeerURLs("127.0.0.1:1").build()),
+        Status.Code.INVALID_ARGUMENT,
+        "etcdserver: given member URLs are invalid");
+    assertEtcdError(
+        () -> cluster.memberAdd(MemberAddRequest.getDefaultInstance()),
+        Status.Code.INVALID_ARGUMENT,
+        "etcdserver: given member URLs are invalid");
     assertThat(cluster.memberList(MemberListRequest.getDefaultInstance()).getMembersCount())
         .isEqualTo(1);
   }
