@@ -10,6 +10,8 @@ import io.etch.raft.ConfChange;
 import io.etch.raft.ConfChangeType;
 import io.etch.raft.ConfState;
 import io.etch.raft.Config;
+import io.etch.raft.Snapshot;
+import io.etch.raft.SnapshotMetadata;
 import io.etch.server.cluster.ClusterService;
 import io.etch.server.cluster.ConfChangeContext;
 import io.etch.server.cluster.Membership;
@@ -29,11 +31,16 @@ import io.etch.server.watch.WatchHub;
 import io.etch.server.watch.WatchService;
 import io.etch.storage.membership.MemberRecord;
 import io.etch.storage.mvcc.MvccStore;
+import io.etch.storage.snapshot.SnapshotReceiver;
+import io.etch.storage.snapshot.SnapshotStore;
+import io.etch.storage.snapshot.SnapshotStream;
+import io.etch.storage.snapshot.StoredSnapshot;
 import io.etch.storage.wal.WalStorage;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.ByteBuffer;
@@ -73,6 +80,8 @@ public final class EtchServer implements AutoCloseable {
   private final long clusterId;
   private final WalStorage wal;
   private final MvccStore store;
+  private final SnapshotStore snapshots;
+  private final Membership membership;
   private final Wait wait = new Wait();
   private final RaftNode raft;
   private final WatchHub watchHub;
@@ -184,6 +193,24 @@ public final class EtchServer implements AutoCloseable {
           remote.getMembersCount());
     }
     store = MvccStore.open(dbDir);
+    snapshots = new SnapshotStore(memberDir.resolve("snap"));
+    if (store.consistentIndex() < wal.snapshot().index()) {
+      // The WAL recorded a snapshot from the leader whose store data was not installed before a
+      // crash: install it now (it was made durable before raft heard of it).
+      StoredSnapshot s =
+          findSnapshot(wal.snapshot().index(), wal.snapshot().term())
+              .orElseThrow(
+                  () ->
+                      new IOException(
+                          "the store is at index "
+                              + store.consistentIndex()
+                              + " but the WAL's snapshot at index "
+                              + wal.snapshot().index()
+                              + " has no stored data in "
+                              + snapshots.root()));
+      log.info("installing the snapshot at index {} left by a crash", s.index());
+      store.restore(s.dataDir());
+    }
     long tickMs = config.heartbeatInterval().toMillis();
     int electionTicks = (int) Math.max(2, config.electionTimeout().toMillis() / tickMs);
     Config rc =
@@ -206,10 +233,16 @@ public final class EtchServer implements AutoCloseable {
             System::nanoTime);
     lessor = new Lessor(Lessor.minTtl(electionTicks, tickMs), System::nanoTime);
     lessor.recover(store.leases(), store.leasedKeys());
-    Membership membership =
+    membership =
         new Membership(config.initialCluster(), config.initialClusterToken(), store.members());
     EtchStateMachine sm =
-        new EtchStateMachine(store, wait, watchHub::publish, new LeaseApplier(lessor), membership);
+        new EtchStateMachine(
+            store,
+            wait,
+            watchHub::publish,
+            new LeaseApplier(lessor),
+            membership,
+            this::installSnapshot);
     transport = new PeerTransport(memberId, clusterId);
     // Peers: the stored membership (as etcd reads it on restart), else those a join learned, else
     // --initial-cluster for a new cluster whose bootstrap entries are not applied yet.
@@ -233,7 +266,7 @@ public final class EtchServer implements AutoCloseable {
         });
     membership.setListener(new MembershipEffects());
     raft = new RaftNode(rc, wal, transport, sm, tickMs, System::nanoTime);
-    transport.bind(raft);
+    transport.bind(raft, this::openSnapshot);
     raft.enableSnapshots(config.snapshotCount(), tuning.snapshotCatchUpEntries(), store::sync);
     responseExecutor =
         Executors.newFixedThreadPool(
@@ -278,7 +311,8 @@ public final class EtchServer implements AutoCloseable {
               .directExecutor()
               .addService(
                   ServerInterceptors.intercept(
-                      new PeerService(raft, this::membersForJoiners, transport::blocks),
+                      new PeerService(
+                          raft, this::membersForJoiners, transport::blocks, this::receiveSnapshot),
                       PeerService.clusterCheck(clusterId)))
               .build()
               .start();
@@ -511,6 +545,80 @@ public final class EtchServer implements AutoCloseable {
   /** Completes when this member stopped: closed, or retired after its removal from the cluster. */
   public CompletableFuture<Void> terminated() {
     return terminated;
+  }
+
+  /** Stored snapshots kept: the newest few, for followers being caught up and for restarts. */
+  private static final int SNAPSHOTS_KEPT = 3;
+
+  private Optional<StoredSnapshot> findSnapshot(long index, long term) throws IOException {
+    return snapshots.list().stream()
+        .filter(s -> s.index() == index && s.term() == term)
+        .findFirst();
+  }
+
+  /**
+   * The state-machine data for a raft snapshot this member (as leader) sends: a RocksDB checkpoint
+   * of the store, saved once per raft snapshot and reused for every follower that needs it. The
+   * store has applied at least up to the snapshot's index, so the follower replays (skips) the
+   * entries between that index and the checkpoint's consistent index.
+   */
+  private synchronized SnapshotStream openSnapshot(SnapshotMetadata meta) throws IOException {
+    StoredSnapshot s = findSnapshot(meta.index(), meta.term()).orElse(null);
+    if (s == null) {
+      Path staging = snapshots.newStagingDir();
+      Path checkpoint = staging.resolve("db");
+      store.checkpoint(checkpoint);
+      s = snapshots.save(meta, checkpoint);
+      Files.deleteIfExists(staging);
+      snapshots.purge(SNAPSHOTS_KEPT);
+    }
+    return snapshots.stream(s, SnapshotStream.DEFAULT_CHUNK_BYTES);
+  }
+
+  /** Where a snapshot from the leader is received; null if it is stored already. */
+  private synchronized SnapshotReceiver receiveSnapshot(SnapshotMetadata meta) throws IOException {
+    return findSnapshot(meta.index(), meta.term()).isPresent() ? null : snapshots.receive();
+  }
+
+  /**
+   * Installs a leader's snapshot on the apply thread: the store takes the received checkpoint's
+   * contents, then everything derived from the store is rebuilt from it (membership, leases, peers)
+   * and watchers are caught up from the new history.
+   */
+  private void installSnapshot(Snapshot snap) {
+    StoredSnapshot s;
+    try {
+      s =
+          findSnapshot(snap.index(), snap.term())
+              .orElseThrow(
+                  () -> new IOException("no stored data for the snapshot at " + snap.index()));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    long before = store.currentRevision();
+    store.restore(s.dataDir());
+    membership.reload(store.members());
+    lessor.recover(store.leases(), store.leasedKeys());
+    Set<Long> ids = new HashSet<>();
+    for (MemberRecord m : store.members()) {
+      ids.add(m.id());
+      if (!m.peerURLs().isEmpty()) {
+        transport.updatePeer(m.id(), m.peerURLs().stream().map(URI::create).toList());
+      }
+    }
+    transport.retainPeers(ids);
+    watchHub.restored(store.currentRevision());
+    log.info(
+        "installed snapshot at index {}: store at revision {} (was {}), consistent index {}",
+        snap.index(),
+        store.currentRevision(),
+        before,
+        store.consistentIndex());
+    try {
+      snapshots.purge(SNAPSHOTS_KEPT);
+    } catch (IOException e) {
+      log.warn("purging old snapshots: {}", e.toString());
+    }
   }
 
   /** What this member answers a member joining the cluster ({@code Raft/Members}). */

@@ -38,6 +38,7 @@ public final class EtchStateMachine implements StateMachine {
   private final Consumer<List<Event>> events;
   private final LeaseApplier leases;
   private final Membership membership;
+  private final Consumer<Snapshot> installer;
 
   /** The result of an applied request: the store's response and the revision it left. */
   public record Applied(Object response, long revision) {}
@@ -47,7 +48,9 @@ public final class EtchStateMachine implements StateMachine {
       Wait wait,
       Consumer<List<Event>> events,
       LeaseApplier leases,
-      Membership membership) {
+      Membership membership,
+      Consumer<Snapshot> installer) {
+    this.installer = installer;
     this.store = store;
     this.wait = wait;
     this.events = events;
@@ -62,9 +65,7 @@ public final class EtchStateMachine implements StateMachine {
 
   @Override
   public void restore(Snapshot snapshot) {
-    // Snapshots carrying store data arrive with multi-member clusters (peer transport).
-    throw new UnsupportedOperationException(
-        "installing a snapshot from a leader needs the peer snapshot stream");
+    installer.accept(snapshot);
   }
 
   @Override

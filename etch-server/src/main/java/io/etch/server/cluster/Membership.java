@@ -79,6 +79,14 @@ public final class Membership {
     this.listener = listener;
   }
 
+  /** After the store was replaced by a leader's snapshot: its members are the current ones. */
+  public void reload(List<MemberRecord> stored) {
+    current.clear();
+    for (MemberRecord r : stored) {
+      current.put(r.id(), r);
+    }
+  }
+
   /** The members as of the last applied entry. Apply thread only. */
   public Map<Long, MemberRecord> current() {
     return current;

@@ -21,10 +21,13 @@ import io.etch.server.EtcdStatusException;
 import io.etch.server.EtchServer;
 import io.etch.storage.mvcc.EtcdError;
 import io.etch.storage.mvcc.EtcdException;
+import io.grpc.ManagedChannel;
 import io.grpc.stub.StreamObserver;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -165,7 +168,15 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
     try {
       requirePrimary();
     } catch (RuntimeException e) {
-      out.onError(EtcdStatus.of(e));
+      Optional<ManagedChannel> leader = server.leaderForwarder().leaderChannel();
+      if (leader.isPresent()) {
+        // Only the leader knows the remaining TTL: ask it, as etcd forwards LeaseTimeToLive.
+        LeaseGrpc.newStub(leader.get())
+            .withDeadlineAfter(server.requestTimeout().toMillis(), TimeUnit.MILLISECONDS)
+            .leaseTimeToLive(req, out);
+      } else {
+        out.onError(EtcdStatus.of(e));
+      }
       return;
     }
     Lessor.TimeToLive t = lessor.timeToLive(req.getID(), req.getKeys());
@@ -197,7 +208,10 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
     try {
       requirePrimary();
     } catch (RuntimeException e) {
-      return CompletableFuture.failedFuture(e);
+      Optional<ManagedChannel> leader = server.leaderForwarder().leaderChannel();
+      return leader.isPresent()
+          ? forwardRenew(leader.get(), id)
+          : CompletableFuture.failedFuture(e);
     }
     return lessor
         .renew(id)
@@ -220,9 +234,37 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
   }
 
   /**
-   * Only the leader's lessor knows expiries. Forwarding to a remote leader arrives with the peer
-   * transport; until then a member that does not lead answers as etcd does without a leader.
+   * A keep-alive received by a member that does not lead goes to the leader, whose lessor alone
+   * renews (etcd forwards LeaseRenew the same way); the leader's TTL is the answer, 0 for a lease
+   * it does not know.
    */
+  private CompletableFuture<Long> forwardRenew(ManagedChannel leader, long id) {
+    CompletableFuture<Long> ttl = new CompletableFuture<>();
+    StreamObserver<LeaseKeepAliveRequest> req =
+        LeaseGrpc.newStub(leader)
+            .withDeadlineAfter(server.requestTimeout().toMillis(), TimeUnit.MILLISECONDS)
+            .leaseKeepAlive(
+                new StreamObserver<>() {
+                  @Override
+                  public void onNext(LeaseKeepAliveResponse r) {
+                    ttl.complete(r.getTTL());
+                  }
+
+                  @Override
+                  public void onError(Throwable t) {
+                    ttl.completeExceptionally(t);
+                  }
+
+                  @Override
+                  public void onCompleted() {
+                    ttl.completeExceptionally(notLeader());
+                  }
+                });
+    req.onNext(LeaseKeepAliveRequest.newBuilder().setID(id).build());
+    return ttl.whenComplete((t, err) -> req.onCompleted());
+  }
+
+  /** Only the leader's lessor knows expiries; a member that does not lead forwards to it. */
   private void requirePrimary() {
     expiry.syncLeadership();
     if (!lessor.isPrimary()) {

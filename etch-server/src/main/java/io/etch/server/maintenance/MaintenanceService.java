@@ -10,6 +10,8 @@ import io.etch.api.etcdserverpb.HashKVResponse;
 import io.etch.api.etcdserverpb.HashRequest;
 import io.etch.api.etcdserverpb.HashResponse;
 import io.etch.api.etcdserverpb.MaintenanceGrpc;
+import io.etch.api.etcdserverpb.MoveLeaderRequest;
+import io.etch.api.etcdserverpb.MoveLeaderResponse;
 import io.etch.api.etcdserverpb.StatusRequest;
 import io.etch.api.etcdserverpb.StatusResponse;
 import io.etch.server.EtcdStatus;
@@ -19,6 +21,7 @@ import io.etch.storage.mvcc.MvccStore;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 /**
@@ -58,7 +61,9 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
               .setRaftIndex(server.raft().committedIndex())
               .setRaftTerm(server.raft().term())
               .setRaftAppliedIndex(server.raft().appliedIndex())
-              .setIsLearner(false)
+              .setIsLearner(
+                  store.members().stream()
+                      .anyMatch(m -> m.id() == server.memberId() && m.isLearner()))
               .setDbSizeQuota(server.config().quotaBackendBytes())
               .build();
         },
@@ -125,6 +130,49 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
                 .setHeader(server.header(server.store().currentRevision()))
                 .build(),
         out);
+  }
+
+  /**
+   * etcd's MoveLeader: only the leader may hand leadership over, only to a voting member; answers
+   * once the target leads, or fails with etcd's timeout if it does not within the request timeout.
+   */
+  @Override
+  public void moveLeader(MoveLeaderRequest req, StreamObserver<MoveLeaderResponse> out) {
+    if (!server.raft().isLeader()) {
+      out.onError(EtcdStatus.NOT_LEADER.exception());
+      return;
+    }
+    long target = req.getTargetID();
+    boolean voter =
+        server.store().members().stream().anyMatch(m -> m.id() == target && !m.isLearner());
+    if (!voter) {
+      out.onError(EtcdStatus.BAD_LEADER_TRANSFEREE.exception());
+      return;
+    }
+    long deadline = System.nanoTime() + server.requestTimeout().toNanos();
+    if (target != server.memberId()) {
+      server.raft().transferLeader(target);
+    }
+    awaitLeader(target, deadline, out);
+  }
+
+  private void awaitLeader(long target, long deadline, StreamObserver<MoveLeaderResponse> out) {
+    if (server.raft().leader() == target) {
+      out.onNext(
+          MoveLeaderResponse.newBuilder()
+              .setHeader(server.header(server.store().currentRevision()))
+              .build());
+      out.onCompleted();
+    } else if (System.nanoTime() > deadline) {
+      out.onError(
+          Status.UNAVAILABLE
+              .withDescription("etcdserver: request timed out, leader transfer took too long")
+              .asRuntimeException());
+    } else {
+      CompletableFuture.delayedExecutor(
+              server.config().heartbeatInterval().toMillis(), TimeUnit.MILLISECONDS)
+          .execute(() -> awaitLeader(target, deadline, out));
+    }
   }
 
   private <T> void answer(Supplier<T> work, StreamObserver<T> out) {

@@ -6,6 +6,7 @@ import io.etch.raft.Config;
 import io.etch.raft.Entry;
 import io.etch.raft.EntryType;
 import io.etch.raft.Message;
+import io.etch.raft.MessageType;
 import io.etch.raft.RaftException;
 import io.etch.raft.RawNode;
 import io.etch.raft.ReadState;
@@ -63,6 +64,7 @@ public final class RaftNode implements AutoCloseable {
   private final long readRetryNanos;
   private final List<Proposal> heldProposals = new ArrayList<>();
   private boolean aloneCheckDone;
+  private boolean snapshotWanted;
   private long readIssuedAt;
 
   // Raft log snapshots (etcd's snapshot-count); confined to the raft loop after start.
@@ -385,8 +387,9 @@ public final class RaftNode implements AutoCloseable {
       }
     }
     boolean leader = softState.role() == StateRole.LEADER;
+    List<Message> messages = withoutStaleSnapshots(rd.messages());
     if (leader) {
-      transport.send(rd.messages());
+      transport.send(messages);
     }
     if (!rd.snapshot().isEmpty()) {
       storage.applySnapshot(rd.snapshot());
@@ -402,7 +405,7 @@ public final class RaftNode implements AutoCloseable {
       committedIndex = rd.hardState().commit();
     }
     if (!leader) {
-      transport.send(rd.messages());
+      transport.send(messages);
     }
     if (!rd.snapshot().isEmpty() || !rd.committedEntries().isEmpty()) {
       // Conf changes update raft's configuration here, on the loop that owns it; the apply
@@ -438,6 +441,36 @@ public final class RaftNode implements AutoCloseable {
   }
 
   /**
+   * Leaves out snapshots for members their configuration does not contain (added after the last
+   * snapshot): the member would refuse them. A fresh snapshot is made instead (as etcd makes one at
+   * send time) and raft is told this send failed, so it sends again with the new one.
+   */
+  private List<Message> withoutStaleSnapshots(List<Message> messages) {
+    List<Message> out = null;
+    for (int i = 0; i < messages.size(); i++) {
+      Message m = messages.get(i);
+      if (m.type() == MessageType.SNAP && !contains(m.snapshot().metadata().confState(), m.to())) {
+        if (out == null) {
+          out = new ArrayList<>(messages.subList(0, i));
+        }
+        snapshotWanted = true;
+        long to = m.to();
+        inbox.add(new Control(() -> node.reportSnapshot(to, false)));
+      } else if (out != null) {
+        out.add(m);
+      }
+    }
+    return out == null ? messages : out;
+  }
+
+  private static boolean contains(ConfState cs, long id) {
+    return cs.voters().contains(id)
+        || cs.learners().contains(id)
+        || cs.votersOutgoing().contains(id)
+        || cs.learnersNext().contains(id);
+  }
+
+  /**
    * Whether a committed change would add a voter as a learner. The membership refuses adding a
    * member that exists, and raft treats every other such change as a no-op (re-adding a voter,
    * removing or updating an unknown node); only this one would change raft's configuration (demote
@@ -461,9 +494,11 @@ public final class RaftNode implements AutoCloseable {
   private void maybeSnapshot() throws IOException {
     long snapshotIndex = storage.snapshot().index();
     long applied = applier.appliedIndex();
-    if (applied - snapshotIndex <= snapshotCount) {
+    boolean forced = snapshotWanted && applied > snapshotIndex;
+    if (applied - snapshotIndex <= snapshotCount && !forced) {
       return;
     }
+    snapshotWanted = false;
     persistApplied.run();
     Map.Entry<Long, ConfState> cs = confStates.floorEntry(applied);
     storage.createSnapshot(applied, cs.getValue(), io.etch.raft.Entry.EMPTY);

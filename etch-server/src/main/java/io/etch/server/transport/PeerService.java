@@ -6,7 +6,13 @@ import io.etch.api.internal.RaftAck;
 import io.etch.api.internal.RaftBatch;
 import io.etch.api.internal.RaftGrpc;
 import io.etch.api.internal.RaftMessage;
+import io.etch.api.internal.SnapshotAck;
+import io.etch.api.internal.SnapshotChunk;
+import io.etch.raft.Message;
+import io.etch.raft.MessageType;
+import io.etch.raft.SnapshotMetadata;
 import io.etch.server.raft.RaftNode;
+import io.etch.storage.snapshot.SnapshotReceiver;
 import io.grpc.Context;
 import io.grpc.Contexts;
 import io.grpc.Metadata;
@@ -15,6 +21,7 @@ import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
+import java.io.IOException;
 import java.util.function.LongPredicate;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -30,14 +37,30 @@ public final class PeerService extends RaftGrpc.RaftImplBase {
   private final RaftNode raft;
   private final Supplier<MembersResponse> members;
   private final LongPredicate dropFrom;
+  private final SnapshotSink snapshots;
+
+  /** Where received state-machine snapshots are stored before raft hears of them. */
+  public interface SnapshotSink {
+    /**
+     * A receiver for the snapshot of this raft metadata, into the member's snapshot store; null if
+     * the store holds that snapshot already (a resend after a lost answer).
+     */
+    SnapshotReceiver receive(SnapshotMetadata meta) throws IOException;
+  }
 
   /**
    * @param members this member's view of the cluster, for members joining it
    * @param dropFrom members whose messages are dropped (fault injection, {@link
    *     PeerTransport#block})
+   * @param snapshots where snapshots from a leader are stored
    */
-  public PeerService(RaftNode raft, Supplier<MembersResponse> members, LongPredicate dropFrom) {
+  public PeerService(
+      RaftNode raft,
+      Supplier<MembersResponse> members,
+      LongPredicate dropFrom,
+      SnapshotSink snapshots) {
     this.raft = raft;
+    this.snapshots = snapshots;
     this.members = members;
     this.dropFrom = dropFrom;
   }
@@ -70,6 +93,92 @@ public final class PeerService extends RaftGrpc.RaftImplBase {
           return new ServerCall.Listener<>() {};
         }
         return Contexts.interceptCall(Context.current(), call, headers, next);
+      }
+    };
+  }
+
+  /**
+   * A leader's snapshot: the SNAP message first, then the stored snapshot's bytes. They are written
+   * to the snapshot store and made durable before the message reaches raft, so that once raft
+   * records the snapshot in the WAL the data it stands for is on disk (a restart then restores the
+   * store from it).
+   */
+  @Override
+  public StreamObserver<SnapshotChunk> snapshot(StreamObserver<SnapshotAck> ack) {
+    return new StreamObserver<>() {
+      Message message;
+      SnapshotReceiver receiver;
+      String error;
+
+      @Override
+      public void onNext(SnapshotChunk c) {
+        if (error != null) {
+          return;
+        }
+        try {
+          if (message == null) {
+            message = RaftCodec.decode(c.getMessage());
+            if (message.type() != MessageType.SNAP || dropFrom.test(message.from())) {
+              error = "not a snapshot message";
+              return;
+            }
+            receiver = snapshots.receive(message.snapshot().metadata());
+          }
+          if (receiver != null && !c.getData().isEmpty()) {
+            receiver.accept(c.getData().toByteArray());
+          }
+        } catch (IOException | RuntimeException e) {
+          error = e.toString();
+          closeReceiver();
+        }
+      }
+
+      @Override
+      public void onError(Throwable t) {
+        closeReceiver();
+      }
+
+      @Override
+      public void onCompleted() {
+        if (error == null && message != null) {
+          try {
+            SnapshotMetadata got =
+                receiver == null ? message.snapshot().metadata() : receiver.finish().metadata();
+            if (got.index() != message.snapshot().index()
+                || got.term() != message.snapshot().term()) {
+              error = "snapshot data is for index " + got.index() + ", message for " + message;
+            } else {
+              log.info(
+                  "received snapshot at index {} from {}",
+                  got.index(),
+                  Long.toHexString(message.from()));
+              raft.step(message);
+            }
+          } catch (IOException | RuntimeException e) {
+            error = e.toString();
+          }
+        } else if (error == null) {
+          error = "empty snapshot stream";
+        }
+        if (error != null) {
+          log.warn("refused snapshot: {}", error);
+        }
+        ack.onNext(
+            SnapshotAck.newBuilder()
+                .setOk(error == null)
+                .setError(error == null ? "" : error)
+                .build());
+        ack.onCompleted();
+      }
+
+      private void closeReceiver() {
+        if (receiver != null) {
+          try {
+            receiver.close();
+          } catch (IOException e) {
+            log.warn("discarding a partial snapshot: {}", e.toString());
+          }
+        }
       }
     };
   }

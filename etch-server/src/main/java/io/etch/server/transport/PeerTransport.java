@@ -1,17 +1,23 @@
 package io.etch.server.transport;
 
+import com.google.protobuf.ByteString;
 import io.etch.api.internal.MembersRequest;
 import io.etch.api.internal.MembersResponse;
 import io.etch.api.internal.RaftAck;
 import io.etch.api.internal.RaftBatch;
 import io.etch.api.internal.RaftGrpc;
+import io.etch.api.internal.SnapshotAck;
+import io.etch.api.internal.SnapshotChunk;
 import io.etch.raft.Message;
 import io.etch.raft.MessageType;
+import io.etch.raft.SnapshotMetadata;
 import io.etch.server.raft.RaftNode;
 import io.etch.server.raft.Transport;
+import io.etch.storage.snapshot.SnapshotStream;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.MetadataUtils;
 import io.grpc.stub.StreamObserver;
 import java.io.IOException;
@@ -21,6 +27,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -32,7 +39,8 @@ import org.slf4j.LoggerFactory;
  * etchpb.Raft/Stream}), batching whatever queued while the previous batch was written. Never blocks
  * the raft loop: {@link #send} only enqueues; one sender thread per peer writes, reconnects with
  * backoff, and reports a peer it cannot reach to raft (which then probes it again). A full queue
- * drops messages, as a lossy network would: raft retransmits.
+ * drops messages, as a lossy network would: raft retransmits. Snapshots go on a separate stream
+ * ({@code etchpb.Raft/Snapshot}) in chunks, one per peer at a time, from a thread of their own.
  */
 public final class PeerTransport implements Transport, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(PeerTransport.class);
@@ -49,6 +57,16 @@ public final class PeerTransport implements Transport, AutoCloseable {
   private volatile RaftNode raft;
   private volatile boolean closed;
   private volatile Set<Long> blocked = Set.of();
+  private volatile SnapshotSource snapshots;
+  private final Set<Long> sendingSnapshotTo = ConcurrentHashMap.newKeySet();
+
+  /**
+   * Where a leader gets the state-machine snapshot that goes with a raft snapshot it sends: a
+   * stream of the stored snapshot for that raft metadata (made from the store if needed).
+   */
+  public interface SnapshotSource {
+    SnapshotStream open(SnapshotMetadata meta) throws IOException;
+  }
 
   public PeerTransport(long selfId, long clusterId) {
     this.selfId = selfId;
@@ -56,8 +74,9 @@ public final class PeerTransport implements Transport, AutoCloseable {
   }
 
   /** Set once the raft node exists (it is built with this transport). */
-  public void bind(RaftNode raft) {
+  public void bind(RaftNode raft, SnapshotSource snapshots) {
     this.raft = raft;
+    this.snapshots = snapshots;
   }
 
   public void addPeer(long id, List<URI> urls) {
@@ -78,6 +97,15 @@ public final class PeerTransport implements Transport, AutoCloseable {
     }
     removePeer(id);
     addPeer(id, urls);
+  }
+
+  /** Drops every peer not in {@code ids} (after a snapshot replaced the membership). */
+  public void retainPeers(Set<Long> ids) {
+    for (Long id : List.copyOf(peers.keySet())) {
+      if (!ids.contains(id)) {
+        removePeer(id);
+      }
+    }
   }
 
   public void removePeer(long id) {
@@ -106,14 +134,19 @@ public final class PeerTransport implements Transport, AutoCloseable {
     for (Message m : messages) {
       Peer p = peers.get(m.to());
       if (p == null || dropped.contains(m.to())) {
-        continue; // not (or no longer) a member we know how to reach
+        // Not (or no longer) a member we know how to reach. A snapshot raft waits to hear about.
+        if (m.type() == MessageType.SNAP && raft != null) {
+          raft.reportSnapshot(m.to(), false);
+        }
+        continue;
       }
       if (m.type() == MessageType.SNAP) {
-        // Store snapshots travel on the snapshot stream (a later step); until then raft is told
-        // the send failed and keeps probing.
-        RaftNode r = raft;
-        if (r != null) {
-          r.reportSnapshot(m.to(), false);
+        // Snapshots travel on their own stream, off the raft loop; one at a time per peer (raft
+        // waits for the report of the one in flight before sending another).
+        if (sendingSnapshotTo.add(m.to())) {
+          Thread t = new Thread(() -> sendSnapshot(p, m), "etch-snap-send");
+          t.setDaemon(true);
+          t.start();
         }
         continue;
       }
@@ -156,6 +189,83 @@ public final class PeerTransport implements Transport, AutoCloseable {
     } finally {
       ch.shutdownNow();
     }
+  }
+
+  /**
+   * Streams the state-machine snapshot for SNAP message {@code m} to peer {@code p} in chunks,
+   * respecting gRPC flow control, then tells raft whether the peer stored it.
+   */
+  private void sendSnapshot(Peer p, Message m) {
+    boolean ok = false;
+    long started = System.nanoTime();
+    long bytes = 0;
+    try (SnapshotStream stream = snapshots.open(m.snapshot().metadata())) {
+      CompletableFuture<SnapshotAck> ack = new CompletableFuture<>();
+      ClientCallStreamObserver<SnapshotChunk> out =
+          (ClientCallStreamObserver<SnapshotChunk>)
+              RaftGrpc.newStub(p.channel)
+                  .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers()))
+                  .snapshot(
+                      new StreamObserver<>() {
+                        @Override
+                        public void onNext(SnapshotAck value) {
+                          ack.complete(value);
+                        }
+
+                        @Override
+                        public void onError(Throwable t) {
+                          ack.completeExceptionally(t);
+                        }
+
+                        @Override
+                        public void onCompleted() {
+                          ack.completeExceptionally(
+                              new IOException("snapshot stream closed without an answer"));
+                        }
+                      });
+      out.onNext(SnapshotChunk.newBuilder().setMessage(RaftCodec.encode(m)).build());
+      while (stream.hasNext()) {
+        while (!out.isReady() && !ack.isDone() && !closed) {
+          Thread.sleep(1); // flow control: wait until the receiver takes more
+        }
+        if (ack.isDone() || closed) {
+          break;
+        }
+        byte[] chunk = stream.next();
+        bytes += chunk.length;
+        out.onNext(SnapshotChunk.newBuilder().setData(ByteString.copyFrom(chunk)).build());
+      }
+      out.onCompleted();
+      SnapshotAck a = ack.get(10, TimeUnit.MINUTES);
+      ok = a.getOk();
+      if (ok) {
+        log.info(
+            "sent snapshot at index {} ({} bytes) to {} in {} ms",
+            m.snapshot().index(),
+            bytes,
+            Long.toHexString(p.id),
+            TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
+      } else {
+        log.warn("peer {} refused snapshot: {}", Long.toHexString(p.id), a.getError());
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (Exception e) {
+      log.warn("sending snapshot to {} failed: {}", Long.toHexString(p.id), e.toString());
+    } finally {
+      sendingSnapshotTo.remove(p.id);
+      RaftNode r = raft;
+      if (r != null) {
+        r.reportSnapshot(p.id, ok);
+      }
+    }
+  }
+
+  private Metadata headers() {
+    Metadata md = new Metadata();
+    md.put(CLUSTER_ID, Long.toHexString(clusterId));
+    md.put(FROM_ID, Long.toHexString(selfId));
+    return md;
   }
 
   @Override
@@ -241,11 +351,8 @@ public final class PeerTransport implements Transport, AutoCloseable {
     }
 
     private StreamObserver<RaftBatch> open() {
-      Metadata md = new Metadata();
-      md.put(CLUSTER_ID, Long.toHexString(clusterId));
-      md.put(FROM_ID, Long.toHexString(selfId));
       return RaftGrpc.newStub(channel)
-          .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(md))
+          .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers()))
           .stream(
               new StreamObserver<RaftAck>() {
                 @Override

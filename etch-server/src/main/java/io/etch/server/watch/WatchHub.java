@@ -123,6 +123,26 @@ public final class WatchHub implements AutoCloseable {
     }
   }
 
+  /**
+   * The store was replaced by a snapshot from the leader (its revision jumped): every synced
+   * watcher is caught up from the new store's history, as etcd moves all watchers to unsynced on
+   * restore; one whose next revision was compacted away is told so and canceled. Called by the
+   * apply thread right after the restore, with the store's revision then.
+   */
+  public void restored(long restoredRevision) {
+    submit(
+        () -> {
+          long next = revision + 1;
+          for (Watcher w : synced.all()) {
+            synced.remove(w);
+            w.state = Watcher.State.UNSYNCED;
+            w.nextRevision = Math.max(next, w.startRevision());
+            unsynced.add(w);
+          }
+          revision = restoredRevision;
+        });
+  }
+
   void submit(Runnable r) {
     inbox.add(r);
     LockSupport.unpark(thread);

@@ -1,7 +1,9 @@
 package io.etch.server.watch;
 
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -35,6 +37,16 @@ final class WatcherGroup {
 
   int size() {
     return size;
+  }
+
+  /** Every watcher in the group. */
+  List<Watcher> all() {
+    List<Watcher> out = new ArrayList<>(size);
+    keys.values().forEach(out::addAll);
+    prefixes.values().forEach(out::addAll);
+    fromKeys.values().forEach(out::addAll);
+    out.addAll(ranges);
+    return out;
   }
 
   void add(Watcher w) {

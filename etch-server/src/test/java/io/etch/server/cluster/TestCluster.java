@@ -62,6 +62,23 @@ final class TestCluster implements AutoCloseable {
     for (int i = 0; i < size; i++) {
       members.set(i, started.get(i).get(60, TimeUnit.SECONDS));
     }
+    awaitPublished();
+  }
+
+  /** Waits until every running member lists every member's name and client URLs. */
+  void awaitPublished() throws InterruptedException {
+    await(
+        Duration.ofSeconds(30),
+        () ->
+            members.stream()
+                .filter(s -> s != null)
+                .allMatch(
+                    s ->
+                        s.store().members().size()
+                                >= members.stream().filter(m -> m != null).count()
+                            && s.store().members().stream()
+                                .allMatch(m -> !m.clientURLs().isEmpty())),
+        "every member to publish its client URLs");
   }
 
   static ByteSequence b(String s) {

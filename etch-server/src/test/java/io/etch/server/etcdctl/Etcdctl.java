@@ -14,14 +14,14 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 
 /** Runs Debian's etcdctl (API v3) against one endpoint, as a user would from a shell. */
-final class Etcdctl {
+public final class Etcdctl {
   static final String INSTALL_HINT =
       "these tests compare etch with a real etcd: apt-get install -y etcd-server etcd-client";
 
   private Etcdctl() {}
 
   /** What one etcdctl command did: exit code, stdout, and stderr without clientv3's JSON logs. */
-  record Result(int exit, String out, String err) {}
+  public record Result(int exit, String out, String err) {}
 
   /** The path of {@code name} on the PATH (or /usr/bin), failing the test when it is missing. */
   static String binary(String name) {
@@ -40,7 +40,7 @@ final class Etcdctl {
     return fail(name + " not found; " + INSTALL_HINT);
   }
 
-  static Result run(String endpoint, String stdin, List<String> args) throws IOException {
+  public static Result run(String endpoint, String stdin, List<String> args) throws IOException {
     List<String> cmd = new ArrayList<>();
     cmd.add(binary("etcdctl"));
     cmd.add("--endpoints=" + endpoint);

@@ -56,7 +56,10 @@ class LeaseApplyTest {
             wait,
             events::addAll,
             new LeaseApplier(lessor),
-            new io.etch.server.cluster.Membership(java.util.Map.of(), "test", store.members()));
+            new io.etch.server.cluster.Membership(java.util.Map.of(), "test", store.members()),
+            snap -> {
+              throw new UnsupportedOperationException("no snapshots in this test");
+            });
   }
 
   @AfterEach
