@@ -23,7 +23,7 @@ import org.rocksdb.WriteBatch;
  * of disk): reopen the store, as etcd panics in that case.
  */
 public final class ApplyBatch implements AutoCloseable {
-  private final MvccStore s;
+  private final Generation s;
   private final WriteBatch wb = new WriteBatch();
 
   /** Values of revisions written by this batch, not yet readable from RocksDB. */
@@ -45,7 +45,7 @@ public final class ApplyBatch implements AutoCloseable {
   /** Changes of the write transaction in progress; null between transactions. */
   private List<Event> txnChanges;
 
-  ApplyBatch(MvccStore s) {
+  ApplyBatch(Generation s) {
     this.s = s;
     this.revision = s.currentRevision;
     this.compactRevision = s.compactRevision;
@@ -124,7 +124,7 @@ public final class ApplyBatch implements AutoCloseable {
     if (rev > revision) {
       throw new EtcdException(EtcdError.FUTURE_REV);
     }
-    put(s.metaCf, MvccStore.META_SCHEDULED_COMPACT, MvccStore.longBytes(rev));
+    put(s.metaCf, Generation.META_SCHEDULED_COMPACT, Generation.longBytes(rev));
     compactRevision = rev;
     pendingCompact = rev;
     CompletableFuture<Long> f = new CompletableFuture<>();
@@ -133,19 +133,19 @@ public final class ApplyBatch implements AutoCloseable {
   }
 
   public void putLease(LeaseRecord lease) {
-    put(s.leaseCf, MvccStore.longBytes(lease.id()), lease.encode());
+    put(s.leaseCf, Generation.longBytes(lease.id()), lease.encode());
   }
 
   public void deleteLease(long id) {
-    delete(s.leaseCf, MvccStore.longBytes(id));
+    delete(s.leaseCf, Generation.longBytes(id));
   }
 
   public void putMember(MemberRecord member) {
-    put(s.membersCf, MvccStore.longBytes(member.id()), member.encode());
+    put(s.membersCf, Generation.longBytes(member.id()), member.encode());
   }
 
   public void removeMember(long id) {
-    delete(s.membersCf, MvccStore.longBytes(id));
+    delete(s.membersCf, Generation.longBytes(id));
   }
 
   /**
@@ -160,8 +160,8 @@ public final class ApplyBatch implements AutoCloseable {
     }
     consistentIndex = index;
     this.term = term;
-    put(s.metaCf, MvccStore.META_CONSISTENT_INDEX, MvccStore.longBytes(index));
-    put(s.metaCf, MvccStore.META_TERM, MvccStore.longBytes(term));
+    put(s.metaCf, Generation.META_CONSISTENT_INDEX, Generation.longBytes(index));
+    put(s.metaCf, Generation.META_TERM, Generation.longBytes(term));
   }
 
   /**

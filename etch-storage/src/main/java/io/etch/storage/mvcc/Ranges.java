@@ -47,7 +47,7 @@ final class Ranges {
     return out;
   }
 
-  static RangeResponse execute(MvccStore s, RangeRequest r, View v) {
+  static RangeResponse execute(Generation s, RangeRequest r, View v) {
     if (r.key().length == 0) {
       throw new EtcdException(EtcdError.EMPTY_KEY);
     }

@@ -176,7 +176,7 @@ public final class MvccBench {
   static void warm(MvccStore store) {
     long t0 = System.nanoTime();
     long n = 0;
-    try (RocksIterator it = store.db().newIterator(store.kvCf)) {
+    try (RocksIterator it = store.gen().db().newIterator(store.gen().kvCf)) {
       for (it.seekToFirst(); it.isValid(); it.next()) {
         n++;
       }
@@ -242,7 +242,7 @@ public final class MvccBench {
       keys[i] = key(i);
     }
     try {
-      System.out.println(store.db().getProperty(store.kvCf, "rocksdb.levelstats"));
+      System.out.println(store.gen().db().getProperty(store.gen().kvCf, "rocksdb.levelstats"));
       warm(store);
     } catch (org.rocksdb.RocksDBException e) {
       throw new IllegalStateException(e);
@@ -251,12 +251,12 @@ public final class MvccBench {
       long c0 = mx.getCurrentThreadCpuTime();
       long sink = 0;
       for (int i = 0; i < 1_000_000; i++) {
-        sink += store.lookup(keys[r.nextInt(n)]).entries().n();
+        sink += store.gen().lookup(keys[r.nextInt(n)]).entries().n();
       }
       long c1 = mx.getCurrentThreadCpuTime();
       for (int i = 0; i < 1_000_000; i++) {
-        KeyIndex.Entries e = store.lookup(keys[r.nextInt(n)]).entries();
-        sink += store.readStored(e.main(e.n() - 1), e.sub(e.n() - 1)).version();
+        KeyIndex.Entries e = store.gen().lookup(keys[r.nextInt(n)]).entries();
+        sink += store.gen().readStored(e.main(e.n() - 1), e.sub(e.n() - 1)).version();
       }
       long c2 = mx.getCurrentThreadCpuTime();
       for (int i = 0; i < 1_000_000; i++) {
