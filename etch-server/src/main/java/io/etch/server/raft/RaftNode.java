@@ -7,6 +7,7 @@ import io.etch.raft.Entry;
 import io.etch.raft.EntryType;
 import io.etch.raft.Message;
 import io.etch.raft.MessageType;
+import io.etch.raft.RaftError;
 import io.etch.raft.RaftException;
 import io.etch.raft.RawNode;
 import io.etch.raft.ReadState;
@@ -65,6 +66,7 @@ public final class RaftNode implements AutoCloseable {
   private final List<Proposal> heldProposals = new ArrayList<>();
   private boolean aloneCheckDone;
   private boolean snapshotWanted;
+  private long heldRetryAt;
   private long readIssuedAt;
 
   // Raft log snapshots (etcd's snapshot-count); confined to the raft loop after start.
@@ -259,7 +261,9 @@ public final class RaftNode implements AutoCloseable {
         }
         maybeSnapshot();
         canRetire = node.canRetire();
-        if (!heldProposals.isEmpty() && softState.leader() != 0) {
+        if (!heldProposals.isEmpty()
+            && softState.leader() != 0
+            && nanoClock.getAsLong() - heldRetryAt >= 0) {
           flushProposals(proposals, proposalFutures);
         }
       }
@@ -330,8 +334,17 @@ public final class RaftNode implements AutoCloseable {
         f.complete(null);
       }
     } catch (RaftException e) {
-      for (CompletableFuture<Void> f : futures) {
-        f.completeExceptionally(e);
+      if (e.error() == RaftError.PROPOSAL_DROPPED) {
+        // Dropped during an election or a leadership transfer (nothing entered the log): hold
+        // them for the next leader, as if none were known, and retry a tick later.
+        for (int i = 0; i < proposals.size(); i++) {
+          heldProposals.add(new Proposal(proposals.get(i), futures.get(i)));
+        }
+        heldRetryAt = nanoClock.getAsLong() + tickNanos;
+      } else {
+        for (CompletableFuture<Void> f : futures) {
+          f.completeExceptionally(e);
+        }
       }
     }
     proposals.clear();

@@ -82,7 +82,7 @@ class SnapshotCatchUpTest {
         cluster
             .client(follower)
             .getKVClient()
-            .get(b("k39"), GetOption.builder().withSerializable(true).build())
+            .get(b("k19"), GetOption.builder().withSerializable(true).build())
             .get(20, TimeUnit.SECONDS);
     assertThat(g.getKvs().get(0).getValue()).isEqualTo(b("v299"));
     // The watcher got every put in order, none twice, across the install.

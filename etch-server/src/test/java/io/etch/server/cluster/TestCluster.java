@@ -109,8 +109,8 @@ final class TestCluster implements AutoCloseable {
     args.add("--initial-advertise-peer-urls=" + peerUrl(i));
     args.add("--initial-cluster=" + cluster);
     args.add("--initial-cluster-state=" + state);
-    args.add("--heartbeat-interval=20");
-    args.add("--election-timeout=200");
+    args.add("--heartbeat-interval=50");
+    args.add("--election-timeout=500");
     args.addAll(extraFlags);
     return EtchConfig.parse(args.toArray(new String[0]), Map.of());
   }
