@@ -14,6 +14,7 @@ import io.etch.raft.Snapshot;
 import io.etch.raft.SnapshotMetadata;
 import io.etch.server.cluster.ClusterService;
 import io.etch.server.cluster.ConfChangeContext;
+import io.etch.server.cluster.LearnerGuard;
 import io.etch.server.cluster.Membership;
 import io.etch.server.config.EtchConfig;
 import io.etch.server.kv.KvService;
@@ -97,6 +98,10 @@ public final class EtchServer implements AutoCloseable {
   private final Tuning tuning;
   private AutoCompactor compactor;
   private final AtomicBoolean closed = new AtomicBoolean();
+
+  /** Whether this member is a learner (as of the last applied membership change). */
+  private volatile boolean learner;
+
   private final CompletableFuture<Void> terminated = new CompletableFuture<>();
 
   /**
@@ -265,6 +270,7 @@ public final class EtchServer implements AutoCloseable {
           }
         });
     membership.setListener(new MembershipEffects());
+    learner = store.members().stream().anyMatch(m -> m.id() == memberId && m.isLearner());
     raft = new RaftNode(rc, wal, transport, sm, tickMs, System::nanoTime);
     transport.bind(raft, this::openSnapshot);
     raft.enableSnapshots(config.snapshotCount(), tuning.snapshotCatchUpEntries(), store::sync);
@@ -332,6 +338,7 @@ public final class EtchServer implements AutoCloseable {
     leaseExpiry.start();
     awaitPublished(ClusterService.publish(this));
     int maxInbound = config.maxRequestBytes() + 512 * 1024; // etcd's gRPC overhead allowance
+    LearnerGuard learnerGuard = new LearnerGuard(() -> learner);
     for (URI u : config.listenClientUrls()) {
       Server server =
           NettyServerBuilder.forAddress(new InetSocketAddress(u.getHost(), u.getPort()))
@@ -340,11 +347,13 @@ public final class EtchServer implements AutoCloseable {
               // calls run on the Netty event loop instead of hopping to gRPC's cached thread pool,
               // which cost more CPU than the whole write path under load (bench profile).
               .directExecutor()
-              .addService(new KvService(this))
-              .addService(new LeaseService(this, lessor, leaseExpiry))
-              .addService(new MaintenanceService(this))
-              .addService(new ClusterService(this))
-              .addService(new WatchService(watchHub))
+              .addService(ServerInterceptors.intercept(new KvService(this), learnerGuard))
+              .addService(
+                  ServerInterceptors.intercept(
+                      new LeaseService(this, lessor, leaseExpiry), learnerGuard))
+              .addService(ServerInterceptors.intercept(new MaintenanceService(this), learnerGuard))
+              .addService(ServerInterceptors.intercept(new ClusterService(this), learnerGuard))
+              .addService(ServerInterceptors.intercept(new WatchService(watchHub), learnerGuard))
               .build()
               .start();
       clientServers.add(server);
@@ -600,8 +609,12 @@ public final class EtchServer implements AutoCloseable {
     membership.reload(store.members());
     lessor.recover(store.leases(), store.leasedKeys());
     Set<Long> ids = new HashSet<>();
+    learner = false;
     for (MemberRecord m : store.members()) {
       ids.add(m.id());
+      if (m.id() == memberId) {
+        learner = m.isLearner();
+      }
       if (!m.peerURLs().isEmpty()) {
         transport.updatePeer(m.id(), m.peerURLs().stream().map(URI::create).toList());
       }
@@ -634,6 +647,9 @@ public final class EtchServer implements AutoCloseable {
   private final class MembershipEffects implements Membership.Listener {
     @Override
     public void memberAdded(MemberRecord m) {
+      if (m.id() == memberId) {
+        learner = m.isLearner();
+      }
       if (!m.peerURLs().isEmpty()) {
         transport.addPeer(m.id(), m.peerURLs().stream().map(URI::create).toList());
       }
@@ -641,6 +657,9 @@ public final class EtchServer implements AutoCloseable {
 
     @Override
     public void memberUpdated(MemberRecord m) {
+      if (m.id() == memberId) {
+        learner = m.isLearner();
+      }
       if (!m.peerURLs().isEmpty()) {
         transport.updatePeer(m.id(), m.peerURLs().stream().map(URI::create).toList());
       }

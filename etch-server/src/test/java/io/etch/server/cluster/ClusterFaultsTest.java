@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.options.GetOption;
 import io.etch.server.EtchServer;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.ExecutionException;
@@ -92,6 +93,51 @@ class ClusterFaultsTest {
     cluster.assertSameData();
     var g = oldClient.getKVClient().get(b("k")).get(20, TimeUnit.SECONDS);
     assertThat(g.getKvs().get(0).getValue()).isEqualTo(b("after"));
+  }
+
+  @Test
+  void aMemberWhoseWalTailWasTornRestartsAndCatchesUp() throws Exception {
+    cluster = new TestCluster(dir, 3, EtchServer.Tuning.ETCD);
+    int leader = cluster.awaitLeader();
+    Client lc = cluster.client(leader);
+    for (int i = 0; i < 50; i++) {
+      lc.getKVClient().put(b("k" + i), b("v" + i)).get(20, TimeUnit.SECONDS);
+    }
+    int f = (leader + 1) % 3;
+    cluster.awaitConverged();
+    cluster.kill(f);
+    // Damage the last record of its newest WAL segment, as a write cut short by a crash would.
+    Path last;
+    try (var files = Files.list(dir.resolve("m" + f).resolve("member").resolve("wal"))) {
+      last =
+          files
+              .filter(p -> p.getFileName().toString().endsWith(".wal"))
+              .max(java.util.Comparator.comparing(p -> p.getFileName().toString()))
+              .orElseThrow();
+    }
+    byte[] bytes = Files.readAllBytes(last);
+    int end = bytes.length;
+    while (end > 0 && bytes[end - 1] == 0) {
+      end--; // the preallocated zeros after the last record
+    }
+    assertThat(end).isPositive();
+    for (int i = Math.max(0, end - 6); i < end; i++) {
+      bytes[i] ^= 0x5a;
+    }
+    Files.write(last, bytes);
+    for (int i = 50; i < 60; i++) {
+      lc.getKVClient().put(b("k" + i), b("v" + i)).get(20, TimeUnit.SECONDS);
+    }
+    // It repairs the torn tail, rejoins, and takes what it lost from the leader.
+    cluster.restart(f);
+    cluster.assertSameData();
+    var g =
+        cluster
+            .client(f)
+            .getKVClient()
+            .get(b("k59"), GetOption.builder().withSerializable(true).build())
+            .get(20, TimeUnit.SECONDS);
+    assertThat(g.getKvs()).hasSize(1);
   }
 
   @Test

@@ -113,6 +113,10 @@ class MembershipChangeTest {
             .get(b("k49"), GetOption.builder().withSerializable(true).build())
             .get(20, TimeUnit.SECONDS);
     assertThat(g.getKvs()).hasSize(1);
+    // A learner serves serializable reads only, as etcd's learners do.
+    assertThatThrownBy(
+            () -> cluster.client(n).getKVClient().put(b("x"), b("y")).get(20, TimeUnit.SECONDS))
+        .satisfies(e -> assertThat(cause(e)).contains("etcdserver: rpc not supported for learner"));
     // Promote it, through a follower (forwarded to the leader, which alone knows its progress).
     // (jetcd has no promote: the raw gRPC stub it is.)
     var promoted = promote(follower, newId);
