@@ -475,24 +475,29 @@ final class Generation implements AutoCloseable {
   }
 
   /**
-   * etcd's HashKV: CRC32-Castagnoli over etcd's key bucket name, then the (revision key, stored
-   * KeyValue) pairs of every revision ≤ {@code revision}, in revision order, leaving out revisions
-   * at or below the compact revision that compaction removes (whether or not their physical
-   * deletion has happened yet), so members with the same history agree whatever their compaction
-   * progress.
+   * etcd's HashKV (3.4's {@code store.hashByRev}, checked against etcd 3.4.23 in {@code
+   * HashKvMatchesEtcdTest}): CRC32-Castagnoli over etcd's key bucket name, then the (revision key,
+   * stored KeyValue) pairs of every revision ≤ {@code revision} in revision order, where a revision
+   * at or below the compact revision C counts only if it is in etcd's keep set at the hashed
+   * revision — its key's newest revision at or below the hashed revision, not a tombstone ({@code
+   * kvindex.Keep(rev)}). When that set is empty etcd hashes every revision ≤ C still on disk; that
+   * is compaction's keep set at C once physical compaction has finished, and this store always uses
+   * that set then, whatever its own deletion progress, so members with the same history agree. An
+   * explicit revision at or below C fails as compacted (etcd 3.4 refuses C itself).
    */
   public HashKVResponse hashKV(long revision) {
     checkUsable();
     while (true) {
       long compact = compactRevision;
       long cur = currentRevision;
-      long rev = revision == 0 ? cur : revision;
-      if (rev > cur) {
+      if (revision > cur) {
         throw new EtcdException(EtcdError.FUTURE_REV);
       }
-      if (rev < compact) {
+      if (revision > 0 && revision <= compact) {
         throw new EtcdException(EtcdError.COMPACTED);
       }
+      long rev = revision == 0 ? cur : revision;
+      boolean keepEmpty = compact > 0 && !anyLiveAt(rev);
       CRC32C crc = new CRC32C();
       crc.update(KEY_BUCKET_NAME);
       enter();
@@ -503,7 +508,7 @@ final class Generation implements AutoCloseable {
           byte[] k = it.key();
           byte[] v = it.value();
           Revision r = Revision.fromBytes(k);
-          if (r.main() <= compact && !keptByCompaction(k, r, v, compact)) {
+          if (r.main() <= compact && !newestAt(k, r, v, keepEmpty ? compact : rev)) {
             continue;
           }
           crc.update(k);
@@ -522,8 +527,23 @@ final class Generation implements AutoCloseable {
     }
   }
 
-  /** etcd's keyIndex.keep: the newest revision of its key at or below compact, not a tombstone. */
-  private boolean keptByCompaction(byte[] revKey, Revision r, byte[] value, long compact) {
+  /** Whether some key is live at {@code rev}: etcd's keep set at {@code rev} is not empty. */
+  private boolean anyLiveAt(long rev) {
+    for (KeyIndex ki : index.values()) {
+      KeyIndex.Entries e = ki.entries();
+      int i = e.find(rev);
+      if (i != KeyIndex.NONE && !e.tombstone(i)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * etcd's keyIndex.keep at {@code at}: whether the revision is its key's newest at or below {@code
+   * at} and not a tombstone.
+   */
+  private boolean newestAt(byte[] revKey, Revision r, byte[] value, long at) {
     if (Revision.isTombstone(revKey)) {
       return false;
     }
@@ -532,7 +552,7 @@ final class Generation implements AutoCloseable {
       return false;
     }
     KeyIndex.Entries e = ki.entries();
-    int i = e.find(compact);
+    int i = e.find(at);
     return i != KeyIndex.NONE && !e.tombstone(i) && e.main(i) == r.main() && e.sub(i) == r.sub();
   }
 
