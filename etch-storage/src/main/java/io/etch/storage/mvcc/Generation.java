@@ -93,7 +93,7 @@ final class Generation implements AutoCloseable {
   private final ExecutorService compactor;
 
   /** key → its revisions, in key order for ranges; see the class comment for who mutates it. */
-  final ConcurrentSkipListMap<byte[], KeyIndex> index = new ConcurrentSkipListMap<>(KEY_ORDER);
+  ConcurrentSkipListMap<byte[], KeyIndex> index; // built by rebuild(), before publication
 
   /**
    * The same KeyIndex objects by exact key, for single-key reads and the writer's lookups: a hash
@@ -101,8 +101,7 @@ final class Generation implements AutoCloseable {
    * Mutated with {@link #index}, by the apply thread only; a key may be briefly in one map and not
    * the other, which readers cannot tell apart from a key created after their revision.
    */
-  private final java.util.concurrent.ConcurrentHashMap<ExactKey, KeyIndex> exact =
-      new java.util.concurrent.ConcurrentHashMap<>(1 << 16);
+  private java.util.concurrent.ConcurrentHashMap<ExactKey, KeyIndex> exact; // as index
 
   /** A key compared by content, for {@link #exact}. */
   private static final class ExactKey {
@@ -267,50 +266,25 @@ final class Generation implements AutoCloseable {
     term = metaLong(META_TERM);
     long scheduled = metaLong(META_SCHEDULED_COMPACT);
     long finished = metaLong(META_FINISHED_COMPACT);
-    long lastRev = 0;
-    int revisions = 0;
-    try (ReadOptions ro = new ReadOptions().setFillCache(false).setReadaheadSize(4 << 20);
-        RocksIterator it = db.newIterator(kvCf, ro)) {
-      KeyIndex last = null;
-      // Direct buffers: no Java array per key and value crosses JNI while 1M+ revisions stream by.
-      ByteBuffer kbuf = ByteBuffer.allocateDirect(Revision.BYTES + 1);
-      ByteBuffer vbuf = ByteBuffer.allocateDirect(64 << 10);
-      byte[] revKey = new byte[Revision.BYTES + 1];
-      for (it.seekToFirst(); it.isValid(); it.next()) {
-        kbuf.clear();
-        int klen = it.key(kbuf);
-        if (klen != Revision.BYTES && klen != Revision.BYTES + 1) {
-          throw new StorageException("malformed revision key of " + klen + " bytes in " + dir);
-        }
-        kbuf.get(revKey, 0, klen);
-        long main = Revision.getLong(revKey, 0);
-        long subOnly = Revision.getLong(revKey, 9);
-        boolean tombstone = klen == Revision.BYTES + 1 && revKey[Revision.BYTES] == 't';
-        vbuf.clear();
-        int vlen = it.value(vbuf);
-        if (vlen > vbuf.capacity()) {
-          vbuf = ByteBuffer.allocateDirect(Integer.highestOneBit(vlen) << 1);
-          it.value(vbuf);
-        }
-        KeyValueCodec.Header h = KeyValueCodec.decodeHeader(vbuf);
-        Revision rev = new Revision(main, subOnly);
-        // Consecutive revisions often touch the same key (a txn, a hot key): skip the lookup.
-        KeyIndex ki = last != null && Arrays.equals(last.key, h.key()) ? last : lookup(h.key());
-        if (ki == null) {
-          ki = new KeyIndex(h.key());
-          insert(ki);
-        }
-        long sub = tombstone ? rev.sub() | KeyIndex.TOMBSTONE : rev.sub();
-        ki.restore(
-            rev.main(), sub, tombstone ? 0 : h.createRevision(), tombstone ? 0 : h.version());
-        last = ki;
-        lastRev = rev.main();
-        revisions++;
-      }
-      it.status();
+    long estimate;
+    try {
+      estimate = db.getLongProperty(kvCf, "rocksdb.estimate-num-keys");
     } catch (RocksDBException e) {
-      throw new StorageException("cannot read history in " + dir + ": " + e.getMessage(), e);
+      estimate = 0;
     }
+    // Sized for the revision count (at least the key count): no rehash while 1M+ keys go in.
+    exact =
+        new java.util.concurrent.ConcurrentHashMap<>(
+            (int) Math.min(1 << 26, Math.max(1 << 12, estimate + estimate / 3)));
+    List<KeyIndex> created = new ArrayList<>();
+    long[] scanned = scanHistory(created);
+    long lastRev = scanned[0];
+    long revisions = scanned[1];
+    // The ordered map is built in one linear pass from the keys sorted (in parallel), instead of
+    // a skiplist insert (a ~20-level search) per key.
+    KeyIndex[] sorted = created.toArray(new KeyIndex[0]);
+    Arrays.parallelSort(sorted, (x, y) -> Arrays.compareUnsigned(x.key, y.key));
+    index = new ConcurrentSkipListMap<>(new SortedKeys(sorted));
     // A compaction may have removed the newest revision (a tombstone): the revision never goes
     // back below the compact revision (etcd's restore does the same). An empty store is at
     // revision 1, as etcd's: its first write gets revision 2.
@@ -336,6 +310,220 @@ final class Generation implements AutoCloseable {
         index.size(),
         revisions,
         (System.nanoTime() - start) / 1_000_000);
+  }
+
+  /** Revisions handed from the reading thread to the indexing thread of {@link #scanHistory}. */
+  private static final class Chunk {
+    static final int SIZE = 4096;
+    final long[] main = new long[SIZE];
+    final long[] subWord = new long[SIZE];
+    final long[] create = new long[SIZE];
+    final long[] version = new long[SIZE];
+    final byte[][] keys = new byte[SIZE][];
+    int n; // -1: end of history
+  }
+
+  /**
+   * Reads every revision of CF {@code kv} in order and appends it to its key's index entry,
+   * creating entries (in {@link #exact} and {@code created}) for new keys. Two threads: this one
+   * makes the JNI calls and decodes revision key and value header; an indexer applies them in the
+   * same order. Returns {last main revision, number of revisions}.
+   */
+  private long[] scanHistory(List<KeyIndex> created) {
+    java.util.concurrent.BlockingQueue<Chunk> full =
+        new java.util.concurrent.ArrayBlockingQueue<>(4);
+    java.util.concurrent.BlockingQueue<Chunk> free =
+        new java.util.concurrent.ArrayBlockingQueue<>(4);
+    for (int i = 0; i < 4; i++) {
+      free.add(new Chunk());
+    }
+    Throwable[] failure = {null};
+    Thread indexer =
+        new Thread(
+            () -> {
+              try {
+                KeyIndex last = null;
+                while (true) {
+                  Chunk c = full.take();
+                  if (c.n < 0) {
+                    return;
+                  }
+                  for (int j = 0; j < c.n; j++) {
+                    byte[] key = c.keys[j];
+                    KeyIndex ki = last;
+                    // Consecutive revisions often touch the same key (a txn, a hot key).
+                    if (ki == null || !Arrays.equals(ki.key, key)) {
+                      ExactKey ek = new ExactKey(key);
+                      ki = exact.get(ek);
+                      if (ki == null) {
+                        ki = new KeyIndex(key);
+                        exact.put(ek, ki);
+                        created.add(ki);
+                      }
+                    }
+                    ki.restore(c.main[j], c.subWord[j], c.create[j], c.version[j]);
+                    c.keys[j] = null;
+                    last = ki;
+                  }
+                  free.put(c);
+                }
+              } catch (Throwable t) {
+                failure[0] = t;
+                full.clear();
+                free.offer(new Chunk());
+              }
+            },
+            "mvcc-index-rebuild");
+    indexer.start();
+    long lastRev = 0;
+    long revisions = 0;
+    boolean ended = false;
+    try (ReadOptions ro = new ReadOptions().setFillCache(false).setReadaheadSize(4 << 20);
+        RocksIterator it = db.newIterator(kvCf, ro)) {
+      // Direct buffers: no Java array per key and value crosses JNI while 1M+ revisions stream by.
+      // Only the value's head is copied: key, create_revision, mod_revision and version come
+      // before the value field in etcd's encoding.
+      ByteBuffer kbuf = ByteBuffer.allocateDirect(Revision.BYTES + 1);
+      ByteBuffer vbuf = ByteBuffer.allocateDirect(512);
+      byte[] revKey = new byte[Revision.BYTES + 1];
+      KeyValueCodec.HeaderReader h = new KeyValueCodec.HeaderReader();
+      Chunk c = free.take();
+      c.n = 0;
+      for (it.seekToFirst(); it.isValid(); it.next()) {
+        kbuf.clear();
+        int klen = it.key(kbuf);
+        if (klen != Revision.BYTES && klen != Revision.BYTES + 1) {
+          throw new StorageException("malformed revision key of " + klen + " bytes in " + dir);
+        }
+        kbuf.get(revKey, 0, klen);
+        long main = Revision.getLong(revKey, 0);
+        long sub = Revision.getLong(revKey, 9);
+        boolean tombstone = klen == Revision.BYTES + 1 && revKey[Revision.BYTES] == 't';
+        vbuf.clear();
+        int vlen = it.value(vbuf);
+        if (!h.read(vbuf) && vlen > vbuf.capacity()) {
+          // A key longer than the head copied: read the whole value.
+          vbuf = ByteBuffer.allocateDirect(Integer.highestOneBit(vlen) << 1);
+          it.value(vbuf);
+          if (!h.read(vbuf)) {
+            throw new StorageException("malformed stored KeyValue at revision " + main);
+          }
+        }
+        int j = c.n++;
+        c.main[j] = main;
+        c.subWord[j] = tombstone ? sub | KeyIndex.TOMBSTONE : sub;
+        c.create[j] = tombstone ? 0 : h.createRevision;
+        c.version[j] = tombstone ? 0 : h.version;
+        c.keys[j] = h.key;
+        if (c.n == Chunk.SIZE) {
+          full.put(c);
+          c = nextFree(free, failure);
+          c.n = 0;
+        }
+        lastRev = main;
+        revisions++;
+      }
+      it.status();
+      full.put(c);
+      Chunk end = nextFree(free, failure);
+      end.n = -1;
+      full.put(end);
+      ended = true;
+      indexer.join();
+    } catch (RocksDBException e) {
+      throw new StorageException("cannot read history in " + dir + ": " + e.getMessage(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new StorageException("interrupted while reading history in " + dir, e);
+    } finally {
+      if (!ended) {
+        indexer.interrupt();
+      }
+    }
+    if (failure[0] != null) {
+      throw new StorageException("cannot index history in " + dir + ": " + failure[0], failure[0]);
+    }
+    return new long[] {lastRev, revisions};
+  }
+
+  private static Chunk nextFree(java.util.concurrent.BlockingQueue<Chunk> free, Throwable[] failure)
+      throws InterruptedException {
+    Chunk c = free.take();
+    if (failure[0] != null) {
+      throw new StorageException("cannot index history: " + failure[0], failure[0]);
+    }
+    return c;
+  }
+
+  /**
+   * Keys sorted in unsigned byte order, viewed as the SortedMap that ConcurrentSkipListMap's copy
+   * constructor builds from in linear time; it needs only the comparator and the entries.
+   */
+  private static final class SortedKeys extends java.util.AbstractMap<byte[], KeyIndex>
+      implements java.util.SortedMap<byte[], KeyIndex> {
+    private final KeyIndex[] sorted;
+
+    SortedKeys(KeyIndex[] sorted) {
+      this.sorted = sorted;
+    }
+
+    @Override
+    public Comparator<? super byte[]> comparator() {
+      return KEY_ORDER;
+    }
+
+    @Override
+    public java.util.Set<Map.Entry<byte[], KeyIndex>> entrySet() {
+      return new java.util.AbstractSet<>() {
+        @Override
+        public java.util.Iterator<Map.Entry<byte[], KeyIndex>> iterator() {
+          return new java.util.Iterator<>() {
+            int i;
+
+            @Override
+            public boolean hasNext() {
+              return i < sorted.length;
+            }
+
+            @Override
+            public Map.Entry<byte[], KeyIndex> next() {
+              KeyIndex ki = sorted[i++];
+              return new java.util.AbstractMap.SimpleImmutableEntry<>(ki.key, ki);
+            }
+          };
+        }
+
+        @Override
+        public int size() {
+          return sorted.length;
+        }
+      };
+    }
+
+    @Override
+    public java.util.SortedMap<byte[], KeyIndex> subMap(byte[] from, byte[] to) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public java.util.SortedMap<byte[], KeyIndex> headMap(byte[] to) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public java.util.SortedMap<byte[], KeyIndex> tailMap(byte[] from) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public byte[] firstKey() {
+      return sorted[0].key;
+    }
+
+    @Override
+    public byte[] lastKey() {
+      return sorted[sorted.length - 1].key;
+    }
   }
 
   private long metaLong(byte[] key) {
@@ -475,24 +663,29 @@ final class Generation implements AutoCloseable {
   }
 
   /**
-   * etcd's HashKV: CRC32-Castagnoli over etcd's key bucket name, then the (revision key, stored
-   * KeyValue) pairs of every revision ≤ {@code revision}, in revision order, leaving out revisions
-   * at or below the compact revision that compaction removes (whether or not their physical
-   * deletion has happened yet), so members with the same history agree whatever their compaction
-   * progress.
+   * etcd's HashKV (3.4's {@code store.hashByRev}, checked against etcd 3.4.23 in {@code
+   * HashKvMatchesEtcdTest}): CRC32-Castagnoli over etcd's key bucket name, then the (revision key,
+   * stored KeyValue) pairs of every revision ≤ {@code revision} in revision order, where a revision
+   * at or below the compact revision C counts only if it is in etcd's keep set at the hashed
+   * revision — its key's newest revision at or below the hashed revision, not a tombstone ({@code
+   * kvindex.Keep(rev)}). When that set is empty etcd hashes every revision ≤ C still on disk; that
+   * is compaction's keep set at C once physical compaction has finished, and this store always uses
+   * that set then, whatever its own deletion progress, so members with the same history agree. An
+   * explicit revision at or below C fails as compacted (etcd 3.4 refuses C itself).
    */
   public HashKVResponse hashKV(long revision) {
     checkUsable();
     while (true) {
       long compact = compactRevision;
       long cur = currentRevision;
-      long rev = revision == 0 ? cur : revision;
-      if (rev > cur) {
+      if (revision > cur) {
         throw new EtcdException(EtcdError.FUTURE_REV);
       }
-      if (rev < compact) {
+      if (revision > 0 && revision <= compact) {
         throw new EtcdException(EtcdError.COMPACTED);
       }
+      long rev = revision == 0 ? cur : revision;
+      boolean keepEmpty = compact > 0 && !anyLiveAt(rev);
       CRC32C crc = new CRC32C();
       crc.update(KEY_BUCKET_NAME);
       enter();
@@ -503,7 +696,7 @@ final class Generation implements AutoCloseable {
           byte[] k = it.key();
           byte[] v = it.value();
           Revision r = Revision.fromBytes(k);
-          if (r.main() <= compact && !keptByCompaction(k, r, v, compact)) {
+          if (r.main() <= compact && !newestAt(k, r, v, keepEmpty ? compact : rev)) {
             continue;
           }
           crc.update(k);
@@ -522,8 +715,23 @@ final class Generation implements AutoCloseable {
     }
   }
 
-  /** etcd's keyIndex.keep: the newest revision of its key at or below compact, not a tombstone. */
-  private boolean keptByCompaction(byte[] revKey, Revision r, byte[] value, long compact) {
+  /** Whether some key is live at {@code rev}: etcd's keep set at {@code rev} is not empty. */
+  private boolean anyLiveAt(long rev) {
+    for (KeyIndex ki : index.values()) {
+      KeyIndex.Entries e = ki.entries();
+      int i = e.find(rev);
+      if (i != KeyIndex.NONE && !e.tombstone(i)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * etcd's keyIndex.keep at {@code at}: whether the revision is its key's newest at or below {@code
+   * at} and not a tombstone.
+   */
+  private boolean newestAt(byte[] revKey, Revision r, byte[] value, long at) {
     if (Revision.isTombstone(revKey)) {
       return false;
     }
@@ -532,7 +740,7 @@ final class Generation implements AutoCloseable {
       return false;
     }
     KeyIndex.Entries e = ki.entries();
-    int i = e.find(compact);
+    int i = e.find(at);
     return i != KeyIndex.NONE && !e.tombstone(i) && e.main(i) == r.main() && e.sub(i) == r.sub();
   }
 

@@ -127,6 +127,59 @@ final class KeyValueCodec {
     return new Header(key, create, version);
   }
 
+  /**
+   * Reads key, create_revision and version from the head of a stored KeyValue, which may be cut
+   * short after them (the index rebuild copies only a value's first bytes). Reusable; one thread.
+   */
+  static final class HeaderReader {
+    byte[] key;
+    long createRevision;
+    long version;
+
+    /**
+     * Reads the bytes between position and limit; false if they end inside the fields before the
+     * value (the copy was too short), true once the value field (5) or lease (6) or the end of a
+     * complete message is reached.
+     */
+    boolean read(java.nio.ByteBuffer b) {
+      key = KeyValue.EMPTY;
+      createRevision = 0;
+      version = 0;
+      try {
+        while (b.hasRemaining()) {
+          long tag = readVarint(b);
+          int field = (int) (tag >>> 3);
+          int wire = (int) (tag & 7);
+          if (field >= 5) {
+            return true;
+          }
+          if (wire == 2) {
+            int len = (int) readVarint(b);
+            if (field == 1) {
+              byte[] k = new byte[len];
+              b.get(k);
+              key = k;
+            } else {
+              b.position(b.position() + len);
+            }
+          } else if (wire == 0) {
+            long v = readVarint(b);
+            if (field == 2) {
+              createRevision = v;
+            } else if (field == 4) {
+              version = v;
+            }
+          } else {
+            throw new StorageException("malformed stored KeyValue: wire type " + wire);
+          }
+        }
+        return true;
+      } catch (java.nio.BufferUnderflowException | IllegalArgumentException e) {
+        return false;
+      }
+    }
+  }
+
   private static long readVarint(java.nio.ByteBuffer b) {
     long v = 0;
     for (int shift = 0; shift < 64; shift += 7) {

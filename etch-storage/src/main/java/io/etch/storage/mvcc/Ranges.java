@@ -64,6 +64,9 @@ final class Ranges {
             || r.maxModRevision() != 0
             || r.minCreateRevision() != 0
             || r.maxCreateRevision() != 0;
+    if (r.rangeEnd().length == 0) {
+      return single(s, r, v, cur, rev, filtered);
+    }
     long limit = r.limit();
     if (r.sortOrder() != SortOrder.NONE || filtered) {
       limit = 0;
@@ -130,6 +133,39 @@ final class Ranges {
     return new RangeResponse(new ResponseHeader(cur), List.copyOf(kvs), more, count);
   }
 
+  /**
+   * A range of one key (empty range_end), the common point read: the same result as the general
+   * path (count before filters, nothing to sort, a limit of one or more never cuts), without its
+   * lists.
+   */
+  private static RangeResponse single(
+      Generation s, RangeRequest r, View v, long cur, long rev, boolean filtered) {
+    KeyIndex ki = s.lookup(r.key());
+    if (ki == null) {
+      return new RangeResponse(new ResponseHeader(cur), List.of(), false, 0);
+    }
+    KeyIndex.Entries e = ki.entries();
+    int i = e.find(rev);
+    if (i == KeyIndex.NONE || e.tombstone(i)) {
+      return new RangeResponse(new ResponseHeader(cur), List.of(), false, 0);
+    }
+    if (r.countOnly()) {
+      return new RangeResponse(new ResponseHeader(cur), List.of(), false, 1);
+    }
+    KeyValue kv = ki.cachedAt(e.main(i));
+    if (kv == null) {
+      kv = v.read(e.main(i), e.sub(i));
+      if (isNewest(ki, kv)) {
+        v.offer(ki, kv);
+      }
+    }
+    if (filtered && !passes(kv, r)) {
+      return new RangeResponse(new ResponseHeader(cur), List.of(), false, 1);
+    }
+    return new RangeResponse(
+        new ResponseHeader(cur), List.of(r.keysOnly() ? kv.withoutValue() : kv), false, 1);
+  }
+
   /** Only a key's newest version is worth caching: older ones serve only history reads. */
   private static boolean isNewest(KeyIndex ki, KeyValue kv) {
     KeyIndex.Entries e = ki.entries();
@@ -139,21 +175,18 @@ final class Ranges {
   private static List<KeyValue> filter(List<KeyValue> kvs, RangeRequest r) {
     List<KeyValue> out = new ArrayList<>(kvs.size());
     for (KeyValue kv : kvs) {
-      if (r.maxModRevision() != 0 && kv.modRevision() > r.maxModRevision()) {
-        continue;
+      if (passes(kv, r)) {
+        out.add(kv);
       }
-      if (r.minModRevision() != 0 && kv.modRevision() < r.minModRevision()) {
-        continue;
-      }
-      if (r.maxCreateRevision() != 0 && kv.createRevision() > r.maxCreateRevision()) {
-        continue;
-      }
-      if (r.minCreateRevision() != 0 && kv.createRevision() < r.minCreateRevision()) {
-        continue;
-      }
-      out.add(kv);
     }
     return out;
+  }
+
+  private static boolean passes(KeyValue kv, RangeRequest r) {
+    return (r.maxModRevision() == 0 || kv.modRevision() <= r.maxModRevision())
+        && (r.minModRevision() == 0 || kv.modRevision() >= r.minModRevision())
+        && (r.maxCreateRevision() == 0 || kv.createRevision() <= r.maxCreateRevision())
+        && (r.minCreateRevision() == 0 || kv.createRevision() >= r.minCreateRevision());
   }
 
   private static List<KeyValue> sort(List<KeyValue> kvs, RangeRequest r) {

@@ -98,7 +98,8 @@ class RestoreTest {
       RangeResponse r =
           s.range(RangeRequest.range(new byte[] {0}, new byte[] {0}).withRevision(rev));
       out.append(rev).append(": ").append(r.kvs()).append(" count ").append(r.count());
-      out.append(" hashKV ").append(s.hashKV(rev)).append('\n');
+      // etcd 3.4 refuses a hashKV at the compact revision itself.
+      out.append(" hashKV ").append(rev > s.compactRevision() ? s.hashKV(rev) : "-").append('\n');
     }
     out.append("leases ").append(s.leases()).append('\n');
     out.append("members ").append(s.members()).append('\n');
