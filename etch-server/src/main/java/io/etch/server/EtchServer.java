@@ -5,6 +5,10 @@ import io.etch.api.etcdserverpb.ResponseHeader;
 import io.etch.api.internal.InternalRequest;
 import io.etch.raft.Bootstrap;
 import io.etch.raft.Config;
+import io.etch.server.auth.AuthApplier;
+import io.etch.server.auth.AuthInterceptor;
+import io.etch.server.auth.AuthService;
+import io.etch.server.auth.AuthStore;
 import io.etch.server.cluster.ClusterService;
 import io.etch.server.cluster.Membership;
 import io.etch.server.config.EtchConfig;
@@ -70,6 +74,7 @@ public final class EtchServer implements AutoCloseable {
   private final AtomicLong requestIds;
   private final Duration requestTimeout;
   private final Lessor lessor;
+  private final AuthStore auth;
   private LeaseExpiry leaseExpiry;
   private final Tuning tuning;
   private AutoCompactor compactor;
@@ -156,8 +161,15 @@ public final class EtchServer implements AutoCloseable {
     lessor.recover(store.leases(), store.leasedKeys());
     Membership membership =
         new Membership(config.initialCluster(), config.initialClusterToken(), store.members());
+    auth = new AuthStore(store, config.auth(), System::nanoTime, new SecureRandom(), lessor::keys);
     EtchStateMachine sm =
-        new EtchStateMachine(store, wait, watchHub::publish, new LeaseApplier(lessor), membership);
+        new EtchStateMachine(
+            store,
+            wait,
+            watchHub::publish,
+            new LeaseApplier(lessor),
+            membership,
+            new AuthApplier(auth));
     transport = new PeerTransport(memberId, clusterId);
     // Peers come from --initial-cluster (etcd reads them from the stored membership on restart;
     // until membership changes exist, the two agree).
@@ -237,11 +249,13 @@ public final class EtchServer implements AutoCloseable {
               // calls run on the Netty event loop instead of hopping to gRPC's cached thread pool,
               // which cost more CPU than the whole write path under load (bench profile).
               .directExecutor()
+              .intercept(new AuthInterceptor())
+              .addService(new AuthService(this, auth))
               .addService(new KvService(this))
               .addService(new LeaseService(this, lessor, leaseExpiry))
               .addService(new MaintenanceService(this))
               .addService(new ClusterService(this))
-              .addService(new WatchService(watchHub))
+              .addService(new WatchService(watchHub, auth))
               .build()
               .start();
       clientServers.add(server);
@@ -324,6 +338,11 @@ public final class EtchServer implements AutoCloseable {
 
   public Lessor lessor() {
     return lessor;
+  }
+
+  /** Users, roles, tokens and the permission checks every service runs. */
+  public AuthStore auth() {
+    return auth;
   }
 
   /** The raft log and its snapshots. */

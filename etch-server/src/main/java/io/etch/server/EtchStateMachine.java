@@ -8,6 +8,7 @@ import io.etch.raft.Entry;
 import io.etch.raft.EntryType;
 import io.etch.raft.RaftException;
 import io.etch.raft.Snapshot;
+import io.etch.server.auth.AuthApplier;
 import io.etch.server.cluster.Membership;
 import io.etch.server.kv.KvMapper;
 import io.etch.server.lease.LeaseApplier;
@@ -38,6 +39,7 @@ public final class EtchStateMachine implements StateMachine {
   private final Consumer<List<Event>> events;
   private final LeaseApplier leases;
   private final Membership membership;
+  private final AuthApplier auth;
 
   /** The result of an applied request: the store's response and the revision it left. */
   public record Applied(Object response, long revision) {}
@@ -47,12 +49,14 @@ public final class EtchStateMachine implements StateMachine {
       Wait wait,
       Consumer<List<Event>> events,
       LeaseApplier leases,
-      Membership membership) {
+      Membership membership,
+      AuthApplier auth) {
     this.store = store;
     this.wait = wait;
     this.events = events;
     this.leases = leases;
     this.membership = membership;
+    this.auth = auth;
   }
 
   @Override
@@ -97,7 +101,8 @@ public final class EtchStateMachine implements StateMachine {
         }
         Object result;
         try {
-          result = applyOne(b, req);
+          auth.check(req); // etcd's authApplierV3: refused if checked at an older auth revision
+          result = auth.handles(req) ? auth.apply(b, req, e.index()) : applyOne(b, req);
         } catch (EtcdException | EtcdStatusException ex) {
           result = ex; // a request error changes nothing and fails only its own request
         }

@@ -68,6 +68,9 @@ public final class ClusterService extends ClusterGrpc.ClusterImplBase {
 
   @Override
   public void memberAdd(MemberAddRequest req, StreamObserver<MemberAddResponse> out) {
+    if (!server.auth().admitAdmin(out)) {
+      return; // root only, as etcd
+    }
     for (MemberRecord m : server.store().members()) {
       for (String u : req.getPeerURLsList()) {
         if (m.peerURLs().contains(u)) {
@@ -81,6 +84,9 @@ public final class ClusterService extends ClusterGrpc.ClusterImplBase {
 
   @Override
   public void memberRemove(MemberRemoveRequest req, StreamObserver<MemberRemoveResponse> out) {
+    if (!server.auth().admitAdmin(out)) {
+      return; // root only, as etcd
+    }
     List<MemberRecord> members = server.store().members();
     if (members.stream().noneMatch(m -> m.id() == req.getID())) {
       out.onError(EtcdStatus.MEMBER_NOT_FOUND.exception());
@@ -94,6 +100,9 @@ public final class ClusterService extends ClusterGrpc.ClusterImplBase {
 
   @Override
   public void memberUpdate(MemberUpdateRequest req, StreamObserver<MemberUpdateResponse> out) {
+    if (!server.auth().admitAdmin(out)) {
+      return; // root only, as etcd
+    }
     if (server.store().members().stream().noneMatch(m -> m.id() == req.getID())) {
       out.onError(EtcdStatus.MEMBER_NOT_FOUND.exception());
     } else {
@@ -103,6 +112,9 @@ public final class ClusterService extends ClusterGrpc.ClusterImplBase {
 
   @Override
   public void memberPromote(MemberPromoteRequest req, StreamObserver<MemberPromoteResponse> out) {
+    if (!server.auth().admitAdmin(out)) {
+      return; // root only, as etcd
+    }
     MemberRecord m =
         server.store().members().stream()
             .filter(r -> r.id() == req.getID())

@@ -42,7 +42,16 @@ public record EtchConfig(
     AutoCompaction autoCompaction,
     String logLevel,
     boolean version,
-    boolean help) {
+    boolean help,
+    Auth auth) {
+
+  /**
+   * The Auth service's settings: {@code --auth-token} (only {@code simple} for now), {@code
+   * --auth-token-ttl} and {@code --bcrypt-cost}.
+   */
+  public record Auth(String tokenType, Duration tokenTtl, int bcryptCost) {
+    public static final Auth DEFAULTS = new Auth("simple", Duration.ofSeconds(300), 10);
+  }
 
   /** etcd's default backend quota when {@code --quota-backend-bytes} is 0. */
   public static final long DEFAULT_QUOTA_BYTES = 2L * 1024 * 1024 * 1024;
@@ -208,6 +217,20 @@ public record EtchConfig(
               + LOG_LEVELS);
     }
     AutoCompaction ac = autoCompaction(o.autoCompactionMode, o.autoCompactionRetention);
+    String tokenType = o.authToken.split(",", 2)[0];
+    if (!tokenType.equals("simple")) {
+      throw new ConfigException(
+          "--auth-token "
+              + o.authToken
+              + ": only 'simple' tokens are supported (jwt is not implemented yet)");
+    }
+    if (o.authTokenTtl <= 0) {
+      throw new ConfigException("--auth-token-ttl must be greater than 0");
+    }
+    // bcrypt's own bounds (etcd falls back to its default outside them; etch refuses to start).
+    if (o.bcryptCost < 4 || o.bcryptCost > 31) {
+      throw new ConfigException("--bcrypt-cost must be between 4 and 31, got " + o.bcryptCost);
+    }
     return new EtchConfig(
         o.name,
         dataDir,
@@ -227,7 +250,8 @@ public record EtchConfig(
         ac,
         o.logLevel,
         o.version,
-        o.help);
+        o.help,
+        new Auth(tokenType, Duration.ofSeconds(o.authTokenTtl), o.bcryptCost));
   }
 
   static AutoCompaction autoCompaction(String mode, String retention) throws ConfigException {

@@ -90,6 +90,20 @@ public final class ServerOptions {
   public String autoCompactionRetention = "0";
 
   @Option(
+      names = "--auth-token",
+      description =
+          "Specify auth token specific options ('simple'; 'jwt' is not supported yet by etch).")
+  public String authToken = "simple";
+
+  @Option(names = "--auth-token-ttl", description = "The lifetime in seconds of the auth token.")
+  public long authTokenTtl = 300;
+
+  @Option(
+      names = "--bcrypt-cost",
+      description = "Specify bcrypt algorithm cost factor for auth password hashing.")
+  public int bcryptCost = 10;
+
+  @Option(
       names = "--log-level",
       description =
           "Configures log level. Only supports debug, info, warn, error, panic, or fatal.")

@@ -67,6 +67,9 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
 
   @Override
   public void hash(HashRequest req, StreamObserver<HashResponse> out) {
+    if (!server.auth().admitMaintenance(out)) {
+      return; // root only, as etcd
+    }
     answer(
         () -> {
           long rev = server.store().currentRevision();
@@ -78,6 +81,9 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
 
   @Override
   public void hashKV(HashKVRequest req, StreamObserver<HashKVResponse> out) {
+    if (!server.auth().admitMaintenance(out)) {
+      return; // root only, as etcd
+    }
     answer(
         () -> {
           io.etch.storage.mvcc.HashKVResponse r = server.store().hashKV(req.getRevision());
@@ -119,6 +125,9 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
    */
   @Override
   public void defragment(DefragmentRequest req, StreamObserver<DefragmentResponse> out) {
+    if (!server.auth().admitMaintenance(out)) {
+      return; // root only, as etcd
+    }
     answer(
         () ->
             DefragmentResponse.newBuilder()

@@ -51,6 +51,8 @@ import org.slf4j.LoggerFactory;
  *       scheduledCompactRev}, {@code finishedCompactRev}, 8-byte big-endian.
  *   <li>CF {@code lease}: lease id → {@link LeaseRecord}; CF {@code members}: member id → {@link
  *       MemberRecord}.
+ *   <li>CF {@code auth}: the auth store (etcd's auth, authUsers and authRoles buckets), keys and
+ *       values as the server encodes them; opaque here.
  * </ul>
  *
  * The key index (key → its revisions, {@link KeyIndex}) lives in memory and is rebuilt from CF
@@ -93,6 +95,7 @@ public final class MvccStore implements AutoCloseable {
   static final byte[] CF_KV = "kv".getBytes(StandardCharsets.UTF_8);
   static final byte[] CF_LEASE = "lease".getBytes(StandardCharsets.UTF_8);
   static final byte[] CF_MEMBERS = "members".getBytes(StandardCharsets.UTF_8);
+  static final byte[] CF_AUTH = "auth".getBytes(StandardCharsets.UTF_8);
   static final byte[] META_CONSISTENT_INDEX = "consistent_index".getBytes(StandardCharsets.UTF_8);
   static final byte[] META_TERM = "term".getBytes(StandardCharsets.UTF_8);
   static final byte[] META_SCHEDULED_COMPACT =
@@ -118,6 +121,7 @@ public final class MvccStore implements AutoCloseable {
   final ColumnFamilyHandle kvCf;
   final ColumnFamilyHandle leaseCf;
   final ColumnFamilyHandle membersCf;
+  final ColumnFamilyHandle authCf;
   private final List<ColumnFamilyHandle> handles;
   final WriteOptions writeOptions;
   private final ReadOptions readOptions;
@@ -190,7 +194,8 @@ public final class MvccStore implements AutoCloseable {
             .setBytesPerSync(1 << 20);
     this.cfOptions = new ArrayList<>();
     List<ColumnFamilyDescriptor> descriptors = new ArrayList<>();
-    for (byte[] name : List.of(RocksDB.DEFAULT_COLUMN_FAMILY, CF_KV, CF_LEASE, CF_MEMBERS)) {
+    for (byte[] name :
+        List.of(RocksDB.DEFAULT_COLUMN_FAMILY, CF_KV, CF_LEASE, CF_MEMBERS, CF_AUTH)) {
       // Bloom filters: a point read of a revision skips every level that does not hold it,
       // instead of searching each level's index and reading a data block.
       ColumnFamilyOptions cfo =
@@ -222,6 +227,7 @@ public final class MvccStore implements AutoCloseable {
     this.kvCf = handles.get(1);
     this.leaseCf = handles.get(2);
     this.membersCf = handles.get(3);
+    this.authCf = handles.get(4);
     this.writeOptions = new WriteOptions().setSync(false);
     this.readOptions = new ReadOptions();
     this.compactor =
@@ -569,6 +575,11 @@ public final class MvccStore implements AutoCloseable {
     List<MemberRecord> out = new ArrayList<>();
     scanCf(membersCf, (k, v) -> out.add(MemberRecord.decode(v)));
     return out;
+  }
+
+  /** Every auth record (key → value, in key order), as of the last committed batch. */
+  public void authRecords(java.util.function.BiConsumer<byte[], byte[]> f) {
+    scanCf(authCf, f);
   }
 
   /**
