@@ -246,7 +246,7 @@ public final class AuthApplier {
     if (u == null || u.getOptions().getNoPassword()) {
       throw new EtcdStatusException(EtcdStatus.AUTH_FAILED);
     }
-    String token = auth.tokens.assign(r.getSimpleToken(), index, r.getName());
+    String token = auth.tokens.assign(r.getSimpleToken(), index, r.getName(), s.revision);
     return AuthenticateResponse.newBuilder().setToken(token).build();
   }
 

@@ -44,7 +44,7 @@ public final class AuthStore {
   static final String ROLE_PREFIX = "role/";
 
   private volatile AuthState state;
-  final SimpleTokens tokens;
+  final TokenProvider tokens;
   private final int bcryptCost;
   private final RandomGenerator random;
   private final LongFunction<Set<ByteString>> leaseKeys;
@@ -59,7 +59,10 @@ public final class AuthStore {
       LongSupplier nanoClock,
       RandomGenerator random,
       LongFunction<Set<ByteString>> leaseKeys) {
-    this.tokens = new SimpleTokens(config.tokenTtl().toNanos(), nanoClock);
+    this.tokens =
+        config.tokenType().equals("jwt")
+            ? JwtTokens.fromOptions(config.tokenOptions())
+            : new SimpleTokens(config.tokenTtl().toNanos(), nanoClock);
     this.bcryptCost = config.bcryptCost();
     this.random = random;
     this.leaseKeys = leaseKeys;
@@ -143,11 +146,11 @@ public final class AuthStore {
     if (!s.enabled || token == null) {
       return null;
     }
-    String user = tokens.user(token);
-    if (user == null) {
+    AuthInfo info = tokens.info(token, s.revision);
+    if (info == null) {
       throw new EtcdStatusException(EtcdStatus.INVALID_AUTH_TOKEN);
     }
-    return new AuthInfo(user, s.revision);
+    return info;
   }
 
   /** The token the current call carries, for checks made later on another thread. */

@@ -10,7 +10,7 @@ import java.util.function.LongSupplier;
  * memory only, valid for the TTL since last use ({@code --auth-token-ttl}), dropped when their user
  * is deleted or changes password and when auth is disabled. Thread-safe.
  */
-final class SimpleTokens {
+final class SimpleTokens implements TokenProvider {
   private static final String LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
   static final int PREFIX_LENGTH = 16;
 
@@ -41,13 +41,20 @@ final class SimpleTokens {
     return b.toString();
   }
 
-  /** Registers the token of an applied Authenticate entry; returns it. */
-  String assign(String prefix, long index, String user) {
+  @Override
+  public String assign(String prefix, long index, String user, long revision) {
     long now = nanoClock.getAsLong();
     tokens.values().removeIf(e -> e.expiresAt - now <= 0);
     String token = prefix + "." + index;
     tokens.put(token, new Entry(user, now + ttlNanos));
     return token;
+  }
+
+  /** A simple token stands for its user at whatever the auth revision is now (etcd). */
+  @Override
+  public AuthInfo info(String token, long currentRevision) {
+    String user = user(token);
+    return user == null ? null : new AuthInfo(user, currentRevision);
   }
 
   /** The user of a live token (and its TTL starts again), or null. */
@@ -65,11 +72,13 @@ final class SimpleTokens {
     return e.user;
   }
 
-  void invalidateUser(String user) {
+  @Override
+  public void invalidateUser(String user) {
     tokens.values().removeIf(e -> e.user.equals(user));
   }
 
-  void clear() {
+  @Override
+  public void clear() {
     tokens.clear();
   }
 }

@@ -46,11 +46,13 @@ public record EtchConfig(
     Auth auth) {
 
   /**
-   * The Auth service's settings: {@code --auth-token} (only {@code simple} for now), {@code
-   * --auth-token-ttl} and {@code --bcrypt-cost}.
+   * The Auth service's settings: {@code --auth-token} ({@code simple}, or {@code jwt} with its
+   * {@code key=value} options: {@code pub-key}, {@code priv-key}, {@code sign-method}, {@code
+   * ttl}), {@code --auth-token-ttl} (simple tokens) and {@code --bcrypt-cost}.
    */
-  public record Auth(String tokenType, Duration tokenTtl, int bcryptCost) {
-    public static final Auth DEFAULTS = new Auth("simple", Duration.ofSeconds(300), 10);
+  public record Auth(
+      String tokenType, Map<String, String> tokenOptions, Duration tokenTtl, int bcryptCost) {
+    public static final Auth DEFAULTS = new Auth("simple", Map.of(), Duration.ofSeconds(300), 10);
   }
 
   /** etcd's default backend quota when {@code --quota-backend-bytes} is 0. */
@@ -217,12 +219,18 @@ public record EtchConfig(
               + LOG_LEVELS);
     }
     AutoCompaction ac = autoCompaction(o.autoCompactionMode, o.autoCompactionRetention);
-    String tokenType = o.authToken.split(",", 2)[0];
-    if (!tokenType.equals("simple")) {
-      throw new ConfigException(
-          "--auth-token "
-              + o.authToken
-              + ": only 'simple' tokens are supported (jwt is not implemented yet)");
+    String[] tokenParts = o.authToken.split(",");
+    String tokenType = tokenParts[0];
+    Map<String, String> tokenOptions = new LinkedHashMap<>();
+    for (int i = 1; i < tokenParts.length; i++) {
+      String[] kv = tokenParts[i].split("=", -1);
+      // etcd's decomposeOpts: key=value pairs, no key twice
+      if (kv.length != 2 || tokenOptions.putIfAbsent(kv[0], kv[1]) != null) {
+        throw new ConfigException("--auth-token " + o.authToken + ": auth: invalid auth options");
+      }
+    }
+    if (!tokenType.equals("simple") && !tokenType.equals("jwt")) {
+      throw new ConfigException("--auth-token " + o.authToken + ": auth: invalid auth options");
     }
     if (o.authTokenTtl <= 0) {
       throw new ConfigException("--auth-token-ttl must be greater than 0");
@@ -251,7 +259,8 @@ public record EtchConfig(
         o.logLevel,
         o.version,
         o.help,
-        new Auth(tokenType, Duration.ofSeconds(o.authTokenTtl), o.bcryptCost));
+        new Auth(
+            tokenType, Map.copyOf(tokenOptions), Duration.ofSeconds(o.authTokenTtl), o.bcryptCost));
   }
 
   static AutoCompaction autoCompaction(String mode, String retention) throws ConfigException {
