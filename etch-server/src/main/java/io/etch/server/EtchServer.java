@@ -20,6 +20,7 @@ import io.etch.server.lease.Lessor;
 import io.etch.server.maintenance.AutoCompactor;
 import io.etch.server.maintenance.MaintenanceService;
 import io.etch.server.raft.RaftNode;
+import io.etch.server.tls.ClientTls;
 import io.etch.server.transport.PeerService;
 import io.etch.server.transport.PeerTransport;
 import io.etch.server.watch.WatchHub;
@@ -162,6 +163,9 @@ public final class EtchServer implements AutoCloseable {
     Membership membership =
         new Membership(config.initialCluster(), config.initialClusterToken(), store.members());
     auth = new AuthStore(store, config.auth(), System::nanoTime, new SecureRandom(), lessor::keys);
+    // etcd: with --client-cert-auth, a client without a token is the user its certificate names.
+    auth.useCertificateCommonName(
+        config.clientTls() != null && config.clientTls().clientCertAuth());
     EtchStateMachine sm =
         new EtchStateMachine(
             store,
@@ -241,9 +245,15 @@ public final class EtchServer implements AutoCloseable {
     leaseExpiry.start();
     awaitPublished(ClusterService.publish(this));
     int maxInbound = config.maxRequestBytes() + 512 * 1024; // etcd's gRPC overhead allowance
+    var clientTls = config.clientTls() == null ? null : ClientTls.serverContext(config.clientTls());
     for (URI u : config.listenClientUrls()) {
+      NettyServerBuilder builder =
+          NettyServerBuilder.forAddress(new InetSocketAddress(u.getHost(), u.getPort()));
+      if ("https".equals(u.getScheme())) {
+        builder.sslContext(clientTls);
+      }
       Server server =
-          NettyServerBuilder.forAddress(new InetSocketAddress(u.getHost(), u.getPort()))
+          builder
               .maxInboundMessageSize(maxInbound)
               // No handler blocks (waits are futures; store scans run on the respond pool), so
               // calls run on the Netty event loop instead of hopping to gRPC's cached thread pool,

@@ -48,6 +48,7 @@ public final class AuthStore {
   private final int bcryptCost;
   private final RandomGenerator random;
   private final LongFunction<Set<ByteString>> leaseKeys;
+  private volatile boolean useCommonName;
 
   /**
    * @param leaseKeys the keys attached to a lease (empty when none): a user may revoke a lease, or
@@ -137,7 +138,28 @@ public final class AuthStore {
    * @throws EtcdStatusException {@code invalid auth token} for a token this member does not know
    */
   public AuthInfo caller() {
-    return callerOf(AuthInterceptor.currentToken());
+    return callerOf(currentCredentials());
+  }
+
+  /** What a call presented: its token and its verified client certificate's common name. */
+  public record Credentials(String token, String commonName) {}
+
+  /** The current call's credentials, for checks made later on another thread (watch). */
+  public static Credentials currentCredentials() {
+    return new Credentials(AuthInterceptor.currentToken(), AuthInterceptor.currentCommonName());
+  }
+
+  AuthInfo callerOf(Credentials c) {
+    AuthInfo who = callerOf(c.token());
+    if (who == null && useCommonName && c.commonName() != null && state.enabled) {
+      return new AuthInfo(c.commonName(), state.revision);
+    }
+    return who;
+  }
+
+  /** With {@code --client-cert-auth}: a verified certificate's common name is the user. */
+  public void useCertificateCommonName(boolean on) {
+    this.useCommonName = on;
   }
 
   /** {@link #caller()} for a token captured earlier (a watch stream's). */
@@ -209,14 +231,14 @@ public final class AuthStore {
    * Whether a watch on the create request's range may start for the stream's token: null when it
    * may, else the cancel reason etcd gives (the gRPC error's text; etcd 3.4.23 observed).
    */
-  public String watchDenied(String token, io.etch.api.etcdserverpb.WatchCreateRequest req) {
+  public String watchDenied(Credentials creds, io.etch.api.etcdserverpb.WatchCreateRequest req) {
     AuthState s = state;
     if (!s.enabled) {
       return null;
     }
     try {
       checkKeys(
-          s, callerOf(token), req.getKey().toByteArray(), req.getRangeEnd().toByteArray(), false);
+          s, callerOf(creds), req.getKey().toByteArray(), req.getRangeEnd().toByteArray(), false);
       return null;
     } catch (EtcdStatusException e) {
       return "rpc error: code = PermissionDenied desc = " + EtcdStatus.PERMISSION_DENIED.message();

@@ -43,7 +43,16 @@ public record EtchConfig(
     String logLevel,
     boolean version,
     boolean help,
-    Auth auth) {
+    Auth auth,
+    ClientTls clientTls) {
+
+  /**
+   * TLS on the client URLs ({@code --cert-file}, {@code --key-file}, {@code --trusted-ca-file},
+   * {@code --client-cert-auth}); null when no certificate is configured. Files are re-read when
+   * they change, as etcd reads them on each handshake.
+   */
+  public record ClientTls(
+      Path certFile, Path keyFile, Path trustedCaFile, boolean clientCertAuth) {}
 
   /**
    * The Auth service's settings: {@code --auth-token} ({@code simple}, or {@code jwt} with its
@@ -239,6 +248,29 @@ public record EtchConfig(
     if (o.bcryptCost < 4 || o.bcryptCost > 31) {
       throw new ConfigException("--bcrypt-cost must be between 4 and 31, got " + o.bcryptCost);
     }
+    ClientTls clientTls = null;
+    if (!o.certFile.isEmpty() || !o.keyFile.isEmpty()) {
+      if (o.certFile.isEmpty() || o.keyFile.isEmpty()) {
+        throw new ConfigException("--cert-file and --key-file must be given together");
+      }
+      if (o.clientCertAuth && o.trustedCaFile.isEmpty()) {
+        throw new ConfigException("--client-cert-auth needs --trusted-ca-file");
+      }
+      clientTls =
+          new ClientTls(
+              Path.of(o.certFile),
+              Path.of(o.keyFile),
+              o.trustedCaFile.isEmpty() ? null : Path.of(o.trustedCaFile),
+              o.clientCertAuth);
+    }
+    for (URI u : lcurls) {
+      if ("https".equals(u.getScheme()) && clientTls == null) {
+        throw new ConfigException(
+            "TLS key/cert (--cert-file, --key-file) must be provided for client url "
+                + u
+                + " with HTTPS scheme");
+      }
+    }
     return new EtchConfig(
         o.name,
         dataDir,
@@ -260,7 +292,8 @@ public record EtchConfig(
         o.version,
         o.help,
         new Auth(
-            tokenType, Map.copyOf(tokenOptions), Duration.ofSeconds(o.authTokenTtl), o.bcryptCost));
+            tokenType, Map.copyOf(tokenOptions), Duration.ofSeconds(o.authTokenTtl), o.bcryptCost),
+        clientTls);
   }
 
   static AutoCompaction autoCompaction(String mode, String retention) throws ConfigException {

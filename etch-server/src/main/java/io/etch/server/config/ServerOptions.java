@@ -103,6 +103,24 @@ public final class ServerOptions {
       description = "Specify bcrypt algorithm cost factor for auth password hashing.")
   public int bcryptCost = 10;
 
+  @Option(names = "--cert-file", description = "Path to the client server TLS cert file.")
+  public String certFile = "";
+
+  @Option(names = "--key-file", description = "Path to the client server TLS key file.")
+  public String keyFile = "";
+
+  @Option(
+      names = "--trusted-ca-file",
+      description = "Path to the client server TLS trusted CA cert file.")
+  public String trustedCaFile = "";
+
+  @Option(
+      names = "--client-cert-auth",
+      arity = "0..1",
+      fallbackValue = "true",
+      description = "Enable client cert authentication.")
+  public boolean clientCertAuth;
+
   @Option(
       names = "--log-level",
       description =

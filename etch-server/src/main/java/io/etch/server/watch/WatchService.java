@@ -41,7 +41,8 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
     ServerCallStreamObserver<WatchResponse> out =
         (ServerCallStreamObserver<WatchResponse>) responses;
     WatchStream stream = new WatchStream(out);
-    String token = AuthStore.currentToken(); // etcd checks each create against the stream's token
+    // etcd checks each create against the stream's token (or client certificate)
+    AuthStore.Credentials creds = AuthStore.currentCredentials();
     out.setOnReadyThreshold(ON_READY_THRESHOLD);
     hub.submit(() -> hub.open(stream));
     out.setOnReadyHandler(hub::wake);
@@ -51,7 +52,7 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
       public void onNext(WatchRequest req) {
         switch (req.getRequestUnionCase()) {
           case CREATE_REQUEST -> {
-            String denied = auth == null ? null : auth.watchDenied(token, req.getCreateRequest());
+            String denied = auth == null ? null : auth.watchDenied(creds, req.getCreateRequest());
             if (denied != null) {
               hub.submit(() -> hub.refuse(stream, denied));
             } else {
