@@ -263,7 +263,7 @@ public final class AuthApplier {
     if (!options.getNoPassword()) {
       u.setPassword(hash(r.getHashedPassword()));
     }
-    saveUser(b, s.withUser(r.getName(), u.build()));
+    saveUser(b, s.withUser(r.getName(), u.build()), r.getName());
     log.info("added user {}", r.getName());
     return AuthUserAddResponse.getDefaultInstance();
   }
@@ -288,7 +288,7 @@ public final class AuthApplier {
     if (!u.getOptions().getNoPassword()) {
       updated.setPassword(hash(r.getHashedPassword()));
     }
-    saveUser(b, s.withUser(r.getName(), updated.build()));
+    saveUser(b, s.withUser(r.getName(), updated.build()), r.getName());
     auth.tokens.invalidateUser(r.getName());
     log.info("changed the password of user {}", r.getName());
     return AuthUserChangePasswordResponse.getDefaultInstance();
@@ -306,7 +306,10 @@ public final class AuthApplier {
     List<String> roles = new ArrayList<>(u.getRolesList());
     roles.add(r.getRole());
     roles.sort(Comparator.naturalOrder());
-    saveUser(b, s.withUser(r.getUser(), u.toBuilder().clearRoles().addAllRoles(roles).build()));
+    saveUser(
+        b,
+        s.withUser(r.getUser(), u.toBuilder().clearRoles().addAllRoles(roles).build()),
+        r.getUser());
     log.info("granted role {} to user {}", r.getRole(), r.getUser());
     return AuthUserGrantRoleResponse.getDefaultInstance();
   }
@@ -320,7 +323,10 @@ public final class AuthApplier {
     if (!roles.remove(r.getRole())) {
       throw new EtcdStatusException(EtcdStatus.ROLE_NOT_GRANTED);
     }
-    saveUser(b, s.withUser(r.getName(), u.toBuilder().clearRoles().addAllRoles(roles).build()));
+    saveUser(
+        b,
+        s.withUser(r.getName(), u.toBuilder().clearRoles().addAllRoles(roles).build()),
+        r.getName());
     log.info("revoked role {} from user {}", r.getRole(), r.getName());
     return AuthUserRevokeRoleResponse.getDefaultInstance();
   }
@@ -335,7 +341,8 @@ public final class AuthApplier {
     saveRole(
         b,
         s.withRole(
-            r.getName(), Role.newBuilder().setName(ByteString.copyFromUtf8(r.getName())).build()));
+            r.getName(), Role.newBuilder().setName(ByteString.copyFromUtf8(r.getName())).build()),
+        r.getName());
     log.info("added role {}", r.getName());
     return AuthRoleAddResponse.getDefaultInstance();
   }
@@ -416,7 +423,8 @@ public final class AuthApplier {
     saveRole(
         b,
         s.withRole(
-            r.getName(), role.toBuilder().clearKeyPermission().addAllKeyPermission(perms).build()));
+            r.getName(), role.toBuilder().clearKeyPermission().addAllKeyPermission(perms).build()),
+        r.getName());
     log.info("granted {} on a key range to role {}", p.getPermType(), r.getName());
     return AuthRoleGrantPermissionResponse.getDefaultInstance();
   }
@@ -439,7 +447,8 @@ public final class AuthApplier {
     saveRole(
         b,
         s.withRole(
-            r.getRole(), role.toBuilder().clearKeyPermission().addAllKeyPermission(kept).build()));
+            r.getRole(), role.toBuilder().clearKeyPermission().addAllKeyPermission(kept).build()),
+        r.getRole());
     log.info("revoked a permission from role {}", r.getRole());
     return AuthRoleRevokePermissionResponse.getDefaultInstance();
   }
@@ -482,26 +491,15 @@ public final class AuthApplier {
     return AuthStore.bytes(AuthStore.USER_PREFIX + u.getName().toStringUtf8());
   }
 
-  /** Persists the user {@code next} holds under the name just changed, then publishes. */
-  private void saveUser(ApplyBatch b, AuthState next) {
-    // The changed user is the one whose record differs; callers change exactly one.
-    AuthState prev = auth.state();
-    for (Map.Entry<String, User> e : next.users.entrySet()) {
-      if (!e.getValue().equals(prev.users.get(e.getKey()))) {
-        b.putAuth(AuthStore.bytes(AuthStore.USER_PREFIX + e.getKey()), e.getValue().toByteArray());
-      }
-    }
+  /** Persists user {@code name} as {@code next} holds it, with the revision; then publishes. */
+  private void saveUser(ApplyBatch b, AuthState next, String name) {
+    b.putAuth(AuthStore.bytes(AuthStore.USER_PREFIX + name), next.users.get(name).toByteArray());
     saveRevision(b, next);
     auth.publish(next);
   }
 
-  private void saveRole(ApplyBatch b, AuthState next) {
-    AuthState prev = auth.state();
-    for (Map.Entry<String, Role> e : next.roles.entrySet()) {
-      if (!e.getValue().equals(prev.roles.get(e.getKey()))) {
-        b.putAuth(AuthStore.bytes(AuthStore.ROLE_PREFIX + e.getKey()), e.getValue().toByteArray());
-      }
-    }
+  private void saveRole(ApplyBatch b, AuthState next, String name) {
+    b.putAuth(AuthStore.bytes(AuthStore.ROLE_PREFIX + name), next.roles.get(name).toByteArray());
     saveRevision(b, next);
     auth.publish(next);
   }

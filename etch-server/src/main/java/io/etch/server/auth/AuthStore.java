@@ -138,6 +138,9 @@ public final class AuthStore {
    * @throws EtcdStatusException {@code invalid auth token} for a token this member does not know
    */
   public AuthInfo caller() {
+    if (!state.enabled) {
+      return null; // the hot path with auth off: no context lookups
+    }
     return callerOf(currentCredentials());
   }
 
@@ -173,11 +176,6 @@ public final class AuthStore {
       throw new EtcdStatusException(EtcdStatus.INVALID_AUTH_TOKEN);
     }
     return info;
-  }
-
-  /** The token the current call carries, for checks made later on another thread. */
-  public static String currentToken() {
-    return AuthInterceptor.currentToken();
   }
 
   /**
