@@ -52,7 +52,11 @@ public record EtchConfig(
    * they change, as etcd reads them on each handshake.
    */
   public record ClientTls(
-      Path certFile, Path keyFile, Path trustedCaFile, boolean clientCertAuth) {}
+      Path certFile,
+      Path keyFile,
+      Path trustedCaFile,
+      boolean clientCertAuth,
+      boolean autoGenerate) {}
 
   /**
    * The Auth service's settings: {@code --auth-token} ({@code simple}, or {@code jwt} with its
@@ -261,7 +265,14 @@ public record EtchConfig(
               Path.of(o.certFile),
               Path.of(o.keyFile),
               o.trustedCaFile.isEmpty() ? null : Path.of(o.trustedCaFile),
-              o.clientCertAuth);
+              o.clientCertAuth,
+              false);
+    } else if (o.autoTls) {
+      // etcd's --auto-tls: a self-signed certificate kept under <data-dir>/fixtures/client.
+      Path fixtures = dataDir.resolve("fixtures").resolve("client");
+      clientTls =
+          new ClientTls(
+              fixtures.resolve("cert.pem"), fixtures.resolve("key.pem"), null, false, true);
     }
     for (URI u : lcurls) {
       if ("https".equals(u.getScheme()) && clientTls == null) {

@@ -115,6 +115,13 @@ public final class ServerOptions {
   public String trustedCaFile = "";
 
   @Option(
+      names = "--auto-tls",
+      arity = "0..1",
+      fallbackValue = "true",
+      description = "Client TLS using generated certificates.")
+  public boolean autoTls;
+
+  @Option(
       names = "--client-cert-auth",
       arity = "0..1",
       fallbackValue = "true",

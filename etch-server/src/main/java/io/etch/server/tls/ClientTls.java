@@ -19,6 +19,9 @@ public final class ClientTls {
 
   public static SslContext serverContext(EtchConfig.ClientTls c) {
     try {
+      if (c.autoGenerate()) {
+        SelfSigned.ensure(c.certFile(), c.keyFile());
+      }
       SslContextBuilder b =
           SslContextBuilder.forServer(new ReloadingKeyManager(c.certFile(), c.keyFile()));
       if (c.trustedCaFile() != null) {

@@ -46,6 +46,34 @@ class EtcdctlTlsTest {
     }
   }
 
+  @Test
+  void autoTlsServesASelfSignedCertificateThatClientsSkipVerifying() throws Exception {
+    int port = TestServer.freePort();
+    String url = "https://127.0.0.1:" + port;
+    try (EtchServer etch =
+        EtchServer.start(
+            TestServer.config(
+                dir.resolve("data"),
+                port,
+                "--listen-client-urls=" + url,
+                "--advertise-client-urls=" + url,
+                "--auto-tls"))) {
+      Etcdctl.Result put =
+          Etcdctl.run(
+              url,
+              null,
+              List.of("--insecure-transport=false", "--insecure-skip-tls-verify", "put", "k", "v"));
+      assertThat(put.out()).as(put.toString()).isEqualTo("OK\n");
+      Etcdctl.Result verified =
+          Etcdctl.run(
+              url, null, List.of("--insecure-transport=false", "--command-timeout=2s", "get", "k"));
+      assertThat(verified.exit())
+          .as("a client that verifies refuses the self-signed certificate")
+          .isNotZero();
+      assertThat(dir.resolve("data/fixtures/client/cert.pem")).exists();
+    }
+  }
+
   private static List<String> concat(List<String> a, List<String> b) {
     List<String> out = new java.util.ArrayList<>(a);
     out.addAll(b);
