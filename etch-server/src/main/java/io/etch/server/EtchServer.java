@@ -12,6 +12,10 @@ import io.etch.raft.ConfState;
 import io.etch.raft.Config;
 import io.etch.raft.Snapshot;
 import io.etch.raft.SnapshotMetadata;
+import io.etch.server.auth.AuthApplier;
+import io.etch.server.auth.AuthInterceptor;
+import io.etch.server.auth.AuthService;
+import io.etch.server.auth.AuthStore;
 import io.etch.server.cluster.ClusterService;
 import io.etch.server.cluster.ConfChangeContext;
 import io.etch.server.cluster.LearnerGuard;
@@ -25,6 +29,7 @@ import io.etch.server.lease.Lessor;
 import io.etch.server.maintenance.AutoCompactor;
 import io.etch.server.maintenance.MaintenanceService;
 import io.etch.server.raft.RaftNode;
+import io.etch.server.tls.ClientTls;
 import io.etch.server.transport.LeaderForwarder;
 import io.etch.server.transport.PeerService;
 import io.etch.server.transport.PeerTransport;
@@ -94,6 +99,7 @@ public final class EtchServer implements AutoCloseable {
   private final Duration requestTimeout;
   private final LeaderForwarder leaderForwarder;
   private final Lessor lessor;
+  private final AuthStore auth;
   private LeaseExpiry leaseExpiry;
   private final Tuning tuning;
   private AutoCompactor compactor;
@@ -240,6 +246,10 @@ public final class EtchServer implements AutoCloseable {
     lessor.recover(store.leases(), store.leasedKeys());
     membership =
         new Membership(config.initialCluster(), config.initialClusterToken(), store.members());
+    auth = new AuthStore(store, config.auth(), System::nanoTime, new SecureRandom(), lessor::keys);
+    // etcd: with --client-cert-auth, a client without a token is the user its certificate names.
+    auth.useCertificateCommonName(
+        config.clientTls() != null && config.clientTls().clientCertAuth());
     EtchStateMachine sm =
         new EtchStateMachine(
             store,
@@ -247,6 +257,7 @@ public final class EtchServer implements AutoCloseable {
             watchHub::publish,
             new LeaseApplier(lessor),
             membership,
+            new AuthApplier(auth),
             this::installSnapshot);
     transport = new PeerTransport(memberId, clusterId);
     // Peers: the stored membership (as etcd reads it on restart), else those a join learned, else
@@ -339,21 +350,28 @@ public final class EtchServer implements AutoCloseable {
     awaitPublished(ClusterService.publish(this));
     int maxInbound = config.maxRequestBytes() + 512 * 1024; // etcd's gRPC overhead allowance
     LearnerGuard learnerGuard = new LearnerGuard(() -> learner);
+    var clientTls = config.clientTls() == null ? null : ClientTls.serverContext(config.clientTls());
     for (URI u : config.listenClientUrls()) {
+      NettyServerBuilder builder =
+          NettyServerBuilder.forAddress(new InetSocketAddress(u.getHost(), u.getPort()));
+      if ("https".equals(u.getScheme())) {
+        builder.sslContext(clientTls);
+      }
       Server server =
-          NettyServerBuilder.forAddress(new InetSocketAddress(u.getHost(), u.getPort()))
+          builder
               .maxInboundMessageSize(maxInbound)
               // No handler blocks (waits are futures; store scans run on the respond pool), so
               // calls run on the Netty event loop instead of hopping to gRPC's cached thread pool,
               // which cost more CPU than the whole write path under load (bench profile).
               .directExecutor()
-              .addService(ServerInterceptors.intercept(new KvService(this), learnerGuard))
-              .addService(
-                  ServerInterceptors.intercept(
-                      new LeaseService(this, lessor, leaseExpiry), learnerGuard))
-              .addService(ServerInterceptors.intercept(new MaintenanceService(this), learnerGuard))
-              .addService(ServerInterceptors.intercept(new ClusterService(this), learnerGuard))
-              .addService(ServerInterceptors.intercept(new WatchService(watchHub), learnerGuard))
+              .intercept(new AuthInterceptor())
+              .intercept(learnerGuard)
+              .addService(new AuthService(this, auth))
+              .addService(new KvService(this))
+              .addService(new LeaseService(this, lessor, leaseExpiry))
+              .addService(new MaintenanceService(this))
+              .addService(new ClusterService(this))
+              .addService(new WatchService(watchHub, auth))
               .build()
               .start();
       clientServers.add(server);
@@ -436,6 +454,11 @@ public final class EtchServer implements AutoCloseable {
 
   public Lessor lessor() {
     return lessor;
+  }
+
+  /** Users, roles, tokens and the permission checks every service runs. */
+  public AuthStore auth() {
+    return auth;
   }
 
   /** The raft log and its snapshots. */
@@ -608,6 +631,7 @@ public final class EtchServer implements AutoCloseable {
     store.restore(s.dataDir());
     membership.reload(store.members());
     lessor.recover(store.leases(), store.leasedKeys());
+    auth.recover(store);
     Set<Long> ids = new HashSet<>();
     learner = false;
     for (MemberRecord m : store.members()) {

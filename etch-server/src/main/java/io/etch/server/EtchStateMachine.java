@@ -7,6 +7,7 @@ import io.etch.raft.ConfChange;
 import io.etch.raft.Entry;
 import io.etch.raft.EntryType;
 import io.etch.raft.Snapshot;
+import io.etch.server.auth.AuthApplier;
 import io.etch.server.cluster.ConfChangeContext;
 import io.etch.server.cluster.Membership;
 import io.etch.server.kv.KvMapper;
@@ -39,6 +40,7 @@ public final class EtchStateMachine implements StateMachine {
   private final LeaseApplier leases;
   private final Membership membership;
   private final Consumer<Snapshot> installer;
+  private final AuthApplier auth;
 
   /** The result of an applied request: the store's response and the revision it left. */
   public record Applied(Object response, long revision) {}
@@ -49,6 +51,7 @@ public final class EtchStateMachine implements StateMachine {
       Consumer<List<Event>> events,
       LeaseApplier leases,
       Membership membership,
+      AuthApplier auth,
       Consumer<Snapshot> installer) {
     this.installer = installer;
     this.store = store;
@@ -56,6 +59,7 @@ public final class EtchStateMachine implements StateMachine {
     this.events = events;
     this.leases = leases;
     this.membership = membership;
+    this.auth = auth;
   }
 
   @Override
@@ -106,7 +110,8 @@ public final class EtchStateMachine implements StateMachine {
         }
         Object result;
         try {
-          result = applyOne(b, req);
+          auth.check(req); // etcd's authApplierV3: refused if checked at an older auth revision
+          result = auth.handles(req) ? auth.apply(b, req, e.index()) : applyOne(b, req);
         } catch (EtcdException | EtcdStatusException ex) {
           result = ex; // a request error changes nothing and fails only its own request
         }

@@ -15,6 +15,11 @@ public final class BenchOptions {
   List<String> endpoints;
 
   @Option(
+      names = "--user",
+      description = "username:password; authenticate once and send the token on every request.")
+  String user;
+
+  @Option(
       names = "--conns",
       defaultValue = "1",
       description = "Number of gRPC connections (default: ${DEFAULT-VALUE}).")

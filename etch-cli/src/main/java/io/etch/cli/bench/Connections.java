@@ -1,7 +1,11 @@
 package io.etch.cli.bench;
 
+import io.etch.api.etcdserverpb.AuthGrpc;
+import io.etch.api.etcdserverpb.AuthenticateRequest;
+import io.grpc.ClientInterceptor;
 import io.grpc.ConnectivityState;
 import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.netty.channel.EventLoop;
 import io.grpc.netty.shaded.io.netty.channel.IoHandlerFactory;
@@ -12,6 +16,7 @@ import io.grpc.netty.shaded.io.netty.channel.epoll.EpollSocketChannel;
 import io.grpc.netty.shaded.io.netty.channel.nio.NioIoHandler;
 import io.grpc.netty.shaded.io.netty.channel.socket.SocketChannel;
 import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioSocketChannel;
+import io.grpc.stub.MetadataUtils;
 import java.net.URI;
 import java.util.ArrayList;
 import java.util.List;
@@ -42,7 +47,7 @@ final class Connections implements AutoCloseable {
    * Opens {@code count} channels over {@code ioThreads} event loop threads (at most one per
    * channel).
    */
-  Connections(List<URI> endpoints, int count, int ioThreads) {
+  Connections(List<URI> endpoints, int count, int ioThreads, String user) {
     boolean epoll = Epoll.isAvailable();
     IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
     Class<? extends SocketChannel> type = epoll ? EpollSocketChannel.class : NioSocketChannel.class;
@@ -50,13 +55,17 @@ final class Connections implements AutoCloseable {
         new MultiThreadIoEventLoopGroup(
             Math.max(1, Math.min(ioThreads, count)), daemonThreads("etchctl-io"), io);
     try {
+      ClientInterceptor token = user == null ? null : token(endpoints.get(0), user);
       for (int i = 0; i < count; i++) {
         URI u = endpoints.get(i % endpoints.size());
         // An EventLoop is a group of one: the channel registers on exactly this loop.
         EventLoop loop = group.next();
+        NettyChannelBuilder b = NettyChannelBuilder.forAddress(u.getHost(), u.getPort());
+        if (token != null) {
+          b.intercept(token);
+        }
         ManagedChannel ch =
-            NettyChannelBuilder.forAddress(u.getHost(), u.getPort())
-                .usePlaintext()
+            b.usePlaintext()
                 .eventLoopGroup(loop)
                 .channelType(type)
                 .directExecutor()
@@ -68,6 +77,34 @@ final class Connections implements AutoCloseable {
     } catch (RuntimeException e) {
       close();
       throw e;
+    }
+  }
+
+  /** etcd's Authenticate, once: every request then carries the token as metadata "token". */
+  private static ClientInterceptor token(URI endpoint, String user) {
+    int colon = user.indexOf(':');
+    if (colon < 0) {
+      throw new IllegalArgumentException("--user must be username:password");
+    }
+    ManagedChannel ch =
+        NettyChannelBuilder.forAddress(endpoint.getHost(), endpoint.getPort())
+            .usePlaintext()
+            .build();
+    try {
+      String t =
+          AuthGrpc.newBlockingStub(ch)
+              .withDeadlineAfter(30, TimeUnit.SECONDS)
+              .authenticate(
+                  AuthenticateRequest.newBuilder()
+                      .setName(user.substring(0, colon))
+                      .setPassword(user.substring(colon + 1))
+                      .build())
+              .getToken();
+      Metadata md = new Metadata();
+      md.put(Metadata.Key.of("token", Metadata.ASCII_STRING_MARSHALLER), t);
+      return MetadataUtils.newAttachHeadersInterceptor(md);
+    } finally {
+      ch.shutdownNow();
     }
   }
 

@@ -38,7 +38,8 @@ abstract class Workload implements Callable<Integer> {
       throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
     }
     List<Result> results;
-    try (Connections conns = new Connections(opts.parsedEndpoints(), opts.conns, opts.ioThreads)) {
+    try (Connections conns =
+        new Connections(opts.parsedEndpoints(), opts.conns, opts.ioThreads, opts.user)) {
       try {
         conns.awaitReady(opts.dialTimeoutSeconds, TimeUnit.SECONDS);
       } catch (IllegalStateException e) {

@@ -85,6 +85,9 @@ public final class ClusterService extends ClusterGrpc.ClusterImplBase {
 
   @Override
   public void memberAdd(MemberAddRequest req, StreamObserver<MemberAddResponse> out) {
+    if (!server.auth().admitAdmin(out)) {
+      return; // root only, as etcd
+    }
     List<String> urls;
     try {
       urls = validUrls(req.getPeerURLsList());
@@ -139,6 +142,9 @@ public final class ClusterService extends ClusterGrpc.ClusterImplBase {
 
   @Override
   public void memberRemove(MemberRemoveRequest req, StreamObserver<MemberRemoveResponse> out) {
+    if (!server.auth().admitAdmin(out)) {
+      return; // root only, as etcd
+    }
     List<MemberRecord> members = server.store().members();
     MemberRecord m = find(members, req.getID());
     if (m == null) {
@@ -169,6 +175,9 @@ public final class ClusterService extends ClusterGrpc.ClusterImplBase {
 
   @Override
   public void memberUpdate(MemberUpdateRequest req, StreamObserver<MemberUpdateResponse> out) {
+    if (!server.auth().admitAdmin(out)) {
+      return; // root only, as etcd
+    }
     List<String> urls;
     try {
       urls = validUrls(req.getPeerURLsList());
@@ -208,6 +217,9 @@ public final class ClusterService extends ClusterGrpc.ClusterImplBase {
 
   @Override
   public void memberPromote(MemberPromoteRequest req, StreamObserver<MemberPromoteResponse> out) {
+    if (!server.auth().admitAdmin(out)) {
+      return; // root only, as etcd
+    }
     MemberRecord m = find(server.store().members(), req.getID());
     if (m == null) {
       out.onError(EtcdStatus.MEMBER_NOT_FOUND.exception());

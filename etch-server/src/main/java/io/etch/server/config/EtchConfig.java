@@ -42,7 +42,31 @@ public record EtchConfig(
     AutoCompaction autoCompaction,
     String logLevel,
     boolean version,
-    boolean help) {
+    boolean help,
+    Auth auth,
+    ClientTls clientTls) {
+
+  /**
+   * TLS on the client URLs ({@code --cert-file}, {@code --key-file}, {@code --trusted-ca-file},
+   * {@code --client-cert-auth}); null when no certificate is configured. Files are re-read when
+   * they change, as etcd reads them on each handshake.
+   */
+  public record ClientTls(
+      Path certFile,
+      Path keyFile,
+      Path trustedCaFile,
+      boolean clientCertAuth,
+      boolean autoGenerate) {}
+
+  /**
+   * The Auth service's settings: {@code --auth-token} ({@code simple}, or {@code jwt} with its
+   * {@code key=value} options: {@code pub-key}, {@code priv-key}, {@code sign-method}, {@code
+   * ttl}), {@code --auth-token-ttl} (simple tokens) and {@code --bcrypt-cost}.
+   */
+  public record Auth(
+      String tokenType, Map<String, String> tokenOptions, Duration tokenTtl, int bcryptCost) {
+    public static final Auth DEFAULTS = new Auth("simple", Map.of(), Duration.ofSeconds(300), 10);
+  }
 
   /** etcd's default backend quota when {@code --quota-backend-bytes} is 0. */
   public static final long DEFAULT_QUOTA_BYTES = 2L * 1024 * 1024 * 1024;
@@ -208,6 +232,56 @@ public record EtchConfig(
               + LOG_LEVELS);
     }
     AutoCompaction ac = autoCompaction(o.autoCompactionMode, o.autoCompactionRetention);
+    String[] tokenParts = o.authToken.split(",");
+    String tokenType = tokenParts[0];
+    Map<String, String> tokenOptions = new LinkedHashMap<>();
+    for (int i = 1; i < tokenParts.length; i++) {
+      String[] kv = tokenParts[i].split("=", -1);
+      // etcd's decomposeOpts: key=value pairs, no key twice
+      if (kv.length != 2 || tokenOptions.putIfAbsent(kv[0], kv[1]) != null) {
+        throw new ConfigException("--auth-token " + o.authToken + ": auth: invalid auth options");
+      }
+    }
+    if (!tokenType.equals("simple") && !tokenType.equals("jwt")) {
+      throw new ConfigException("--auth-token " + o.authToken + ": auth: invalid auth options");
+    }
+    if (o.authTokenTtl <= 0) {
+      throw new ConfigException("--auth-token-ttl must be greater than 0");
+    }
+    // bcrypt's own bounds (etcd falls back to its default outside them; etch refuses to start).
+    if (o.bcryptCost < 4 || o.bcryptCost > 31) {
+      throw new ConfigException("--bcrypt-cost must be between 4 and 31, got " + o.bcryptCost);
+    }
+    ClientTls clientTls = null;
+    if (!o.certFile.isEmpty() || !o.keyFile.isEmpty()) {
+      if (o.certFile.isEmpty() || o.keyFile.isEmpty()) {
+        throw new ConfigException("--cert-file and --key-file must be given together");
+      }
+      if (o.clientCertAuth && o.trustedCaFile.isEmpty()) {
+        throw new ConfigException("--client-cert-auth needs --trusted-ca-file");
+      }
+      clientTls =
+          new ClientTls(
+              Path.of(o.certFile),
+              Path.of(o.keyFile),
+              o.trustedCaFile.isEmpty() ? null : Path.of(o.trustedCaFile),
+              o.clientCertAuth,
+              false);
+    } else if (o.autoTls) {
+      // etcd's --auto-tls: a self-signed certificate kept under <data-dir>/fixtures/client.
+      Path fixtures = dataDir.resolve("fixtures").resolve("client");
+      clientTls =
+          new ClientTls(
+              fixtures.resolve("cert.pem"), fixtures.resolve("key.pem"), null, false, true);
+    }
+    for (URI u : lcurls) {
+      if ("https".equals(u.getScheme()) && clientTls == null) {
+        throw new ConfigException(
+            "TLS key/cert (--cert-file, --key-file) must be provided for client url "
+                + u
+                + " with HTTPS scheme");
+      }
+    }
     return new EtchConfig(
         o.name,
         dataDir,
@@ -227,7 +301,10 @@ public record EtchConfig(
         ac,
         o.logLevel,
         o.version,
-        o.help);
+        o.help,
+        new Auth(
+            tokenType, Map.copyOf(tokenOptions), Duration.ofSeconds(o.authTokenTtl), o.bcryptCost),
+        clientTls);
   }
 
   static AutoCompaction autoCompaction(String mode, String retention) throws ConfigException {

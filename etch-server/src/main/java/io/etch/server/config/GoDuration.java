@@ -7,12 +7,12 @@ import java.util.regex.Pattern;
 /**
  * Parses Go's duration syntax as etcd's flags accept it: {@code 1h30m}, {@code 10s}, {@code 500ms}.
  */
-final class GoDuration {
+public final class GoDuration {
   private static final Pattern PART = Pattern.compile("(\\d+(?:\\.\\d+)?)(ns|us|µs|ms|s|m|h)");
 
   private GoDuration() {}
 
-  static Duration parse(String s) {
+  public static Duration parse(String s) {
     if (s == null || s.isEmpty()) {
       throw new IllegalArgumentException("empty duration");
     }

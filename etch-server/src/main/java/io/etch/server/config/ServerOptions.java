@@ -90,6 +90,45 @@ public final class ServerOptions {
   public String autoCompactionRetention = "0";
 
   @Option(
+      names = "--auth-token",
+      description =
+          "Specify auth token specific options ('simple'; 'jwt' is not supported yet by etch).")
+  public String authToken = "simple";
+
+  @Option(names = "--auth-token-ttl", description = "The lifetime in seconds of the auth token.")
+  public long authTokenTtl = 300;
+
+  @Option(
+      names = "--bcrypt-cost",
+      description = "Specify bcrypt algorithm cost factor for auth password hashing.")
+  public int bcryptCost = 10;
+
+  @Option(names = "--cert-file", description = "Path to the client server TLS cert file.")
+  public String certFile = "";
+
+  @Option(names = "--key-file", description = "Path to the client server TLS key file.")
+  public String keyFile = "";
+
+  @Option(
+      names = "--trusted-ca-file",
+      description = "Path to the client server TLS trusted CA cert file.")
+  public String trustedCaFile = "";
+
+  @Option(
+      names = "--auto-tls",
+      arity = "0..1",
+      fallbackValue = "true",
+      description = "Client TLS using generated certificates.")
+  public boolean autoTls;
+
+  @Option(
+      names = "--client-cert-auth",
+      arity = "0..1",
+      fallbackValue = "true",
+      description = "Enable client cert authentication.")
+  public boolean clientCertAuth;
+
+  @Option(
       names = "--log-level",
       description =
           "Configures log level. Only supports debug, info, warn, error, panic, or fatal.")

@@ -86,9 +86,17 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
 
   @Override
   public void leaseRevoke(LeaseRevokeRequest req, StreamObserver<LeaseRevokeResponse> out) {
+    io.etch.server.auth.AuthInfo who;
+    try {
+      who = server.auth().caller();
+      server.auth().checkLeaseRevoke(who, req.getID());
+    } catch (RuntimeException e) {
+      out.onError(EtcdStatus.of(e));
+      return;
+    }
     complete(
         server
-            .propose(InternalRequest.newBuilder().setLeaseRevoke(req))
+            .propose(server.auth().stamp(InternalRequest.newBuilder().setLeaseRevoke(req), who))
             .thenApply(
                 a ->
                     LeaseRevokeResponse.newBuilder()
@@ -167,6 +175,7 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
       LeaseTimeToLiveRequest req, StreamObserver<LeaseTimeToLiveResponse> out) {
     try {
       requirePrimary();
+      server.auth().checkLeaseTimeToLive(server.auth().caller(), req.getID());
     } catch (RuntimeException e) {
       Optional<ManagedChannel> leader = server.leaderForwarder().leaderChannel();
       if (leader.isPresent()) {

@@ -72,6 +72,9 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
 
   @Override
   public void hash(HashRequest req, StreamObserver<HashResponse> out) {
+    if (!server.auth().admitMaintenance(out)) {
+      return; // root only, as etcd
+    }
     answer(
         () -> {
           long rev = server.store().currentRevision();
@@ -83,6 +86,9 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
 
   @Override
   public void hashKV(HashKVRequest req, StreamObserver<HashKVResponse> out) {
+    if (!server.auth().admitMaintenance(out)) {
+      return; // root only, as etcd
+    }
     answer(
         () -> {
           io.etch.storage.mvcc.HashKVResponse r = server.store().hashKV(req.getRevision());
@@ -124,6 +130,9 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
    */
   @Override
   public void defragment(DefragmentRequest req, StreamObserver<DefragmentResponse> out) {
+    if (!server.auth().admitMaintenance(out)) {
+      return; // root only, as etcd
+    }
     answer(
         () ->
             DefragmentResponse.newBuilder()
@@ -138,6 +147,9 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
    */
   @Override
   public void moveLeader(MoveLeaderRequest req, StreamObserver<MoveLeaderResponse> out) {
+    if (!server.auth().admitMaintenance(out)) {
+      return;
+    }
     if (!server.raft().isLeader()) {
       out.onError(EtcdStatus.NOT_LEADER.exception());
       return;

@@ -297,7 +297,7 @@ public final class WatchHub implements AutoCloseable {
     }
   }
 
-  private void refuse(WatchStream s, String reason) {
+  void refuse(WatchStream s, String reason) {
     s.send(
         WatchResponse.newBuilder()
             .setHeader(header.apply(revision))

@@ -3,6 +3,7 @@ package io.etch.server.watch;
 import io.etch.api.etcdserverpb.WatchGrpc;
 import io.etch.api.etcdserverpb.WatchRequest;
 import io.etch.api.etcdserverpb.WatchResponse;
+import io.etch.server.auth.AuthStore;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 
@@ -23,9 +24,16 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
   static final int ON_READY_THRESHOLD = 256 * 1024;
 
   private final WatchHub hub;
+  private final AuthStore auth;
 
+  /** Without auth checks (tests of the hub alone). */
   public WatchService(WatchHub hub) {
+    this(hub, null);
+  }
+
+  public WatchService(WatchHub hub, AuthStore auth) {
     this.hub = hub;
+    this.auth = auth;
   }
 
   @Override
@@ -33,6 +41,8 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
     ServerCallStreamObserver<WatchResponse> out =
         (ServerCallStreamObserver<WatchResponse>) responses;
     WatchStream stream = new WatchStream(out);
+    // etcd checks each create against the stream's token (or client certificate)
+    AuthStore.Credentials creds = AuthStore.currentCredentials();
     out.setOnReadyThreshold(ON_READY_THRESHOLD);
     hub.submit(() -> hub.open(stream));
     out.setOnReadyHandler(hub::wake);
@@ -41,7 +51,14 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
       @Override
       public void onNext(WatchRequest req) {
         switch (req.getRequestUnionCase()) {
-          case CREATE_REQUEST -> hub.submit(() -> hub.create(stream, req.getCreateRequest()));
+          case CREATE_REQUEST -> {
+            String denied = auth == null ? null : auth.watchDenied(creds, req.getCreateRequest());
+            if (denied != null) {
+              hub.submit(() -> hub.refuse(stream, denied));
+            } else {
+              hub.submit(() -> hub.create(stream, req.getCreateRequest()));
+            }
+          }
           case CANCEL_REQUEST ->
               hub.submit(() -> hub.cancel(stream, req.getCancelRequest().getWatchId()));
           case PROGRESS_REQUEST -> hub.submit(() -> hub.requestProgress(stream));

@@ -57,6 +57,13 @@ class LeaseApplyTest {
             events::addAll,
             new LeaseApplier(lessor),
             new io.etch.server.cluster.Membership(java.util.Map.of(), "test", store.members()),
+            new io.etch.server.auth.AuthApplier(
+                new io.etch.server.auth.AuthStore(
+                    store,
+                    io.etch.server.config.EtchConfig.Auth.DEFAULTS,
+                    System::nanoTime,
+                    new java.util.Random(1),
+                    id -> java.util.Set.of())),
             snap -> {
               throw new UnsupportedOperationException("no snapshots in this test");
             });

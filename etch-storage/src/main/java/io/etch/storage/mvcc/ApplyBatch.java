@@ -148,6 +148,15 @@ public final class ApplyBatch implements AutoCloseable {
     delete(s.membersCf, Generation.longBytes(id));
   }
 
+  /** Writes one auth record (the server owns the encoding; see {@link MvccStore#authRecords}). */
+  public void putAuth(byte[] key, byte[] value) {
+    put(s.authCf, key, value);
+  }
+
+  public void deleteAuth(byte[] key) {
+    delete(s.authCf, key);
+  }
+
   /**
    * Records that this batch covers raft entries up to {@code index} (of {@code term}); written in
    * the same RocksDB batch as the changes. Indexes only go forward: the server skips entries at or

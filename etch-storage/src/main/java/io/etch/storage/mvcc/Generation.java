@@ -62,6 +62,7 @@ final class Generation implements AutoCloseable {
   static final byte[] CF_KV = "kv".getBytes(StandardCharsets.UTF_8);
   static final byte[] CF_LEASE = "lease".getBytes(StandardCharsets.UTF_8);
   static final byte[] CF_MEMBERS = "members".getBytes(StandardCharsets.UTF_8);
+  static final byte[] CF_AUTH = "auth".getBytes(StandardCharsets.UTF_8);
   static final byte[] META_CONSISTENT_INDEX = "consistent_index".getBytes(StandardCharsets.UTF_8);
   static final byte[] META_TERM = "term".getBytes(StandardCharsets.UTF_8);
   static final byte[] META_SCHEDULED_COMPACT =
@@ -87,6 +88,7 @@ final class Generation implements AutoCloseable {
   final ColumnFamilyHandle kvCf;
   final ColumnFamilyHandle leaseCf;
   final ColumnFamilyHandle membersCf;
+  final ColumnFamilyHandle authCf;
   private final List<ColumnFamilyHandle> handles;
   final WriteOptions writeOptions;
   private final ReadOptions readOptions;
@@ -198,7 +200,8 @@ final class Generation implements AutoCloseable {
             .setBytesPerSync(1 << 20);
     this.cfOptions = new ArrayList<>();
     List<ColumnFamilyDescriptor> descriptors = new ArrayList<>();
-    for (byte[] name : List.of(RocksDB.DEFAULT_COLUMN_FAMILY, CF_KV, CF_LEASE, CF_MEMBERS)) {
+    for (byte[] name :
+        List.of(RocksDB.DEFAULT_COLUMN_FAMILY, CF_KV, CF_LEASE, CF_MEMBERS, CF_AUTH)) {
       // Bloom filters: a point read of a revision skips every level that does not hold it,
       // instead of searching each level's index and reading a data block.
       ColumnFamilyOptions cfo =
@@ -230,6 +233,7 @@ final class Generation implements AutoCloseable {
     this.kvCf = handles.get(1);
     this.leaseCf = handles.get(2);
     this.membersCf = handles.get(3);
+    this.authCf = handles.get(4);
     this.writeOptions = new WriteOptions().setSync(false);
     this.readOptions = new ReadOptions();
     this.compactor =
@@ -811,6 +815,11 @@ final class Generation implements AutoCloseable {
       }
     }
     return out;
+  }
+
+  /** Every auth record (key → value, in key order), as of the last committed batch. */
+  public void authRecords(java.util.function.BiConsumer<byte[], byte[]> f) {
+    scanCf(authCf, f);
   }
 
   private void scanCf(ColumnFamilyHandle cf, java.util.function.BiConsumer<byte[], byte[]> f) {

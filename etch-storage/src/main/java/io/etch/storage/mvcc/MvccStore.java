@@ -479,6 +479,18 @@ public final class MvccStore implements AutoCloseable {
   }
 
   /** Every persisted member record, by id. */
+  /**
+   * Every auth record (key → value, in key order), as of the last committed batch; the server owns
+   * the encoding (etcd's auth, authUsers and authRoles buckets).
+   */
+  public void authRecords(java.util.function.BiConsumer<byte[], byte[]> f) {
+    read(
+        g -> {
+          g.authRecords(f);
+          return null;
+        });
+  }
+
   public List<MemberRecord> members() {
     return read(Generation::members);
   }
