@@ -141,6 +141,52 @@ class ClusterFaultsTest {
   }
 
   @Test
+  void everyMemberRestartsWithItsDataKept() throws Exception {
+    cluster = new TestCluster(dir, 3, EtchServer.Tuning.ETCD);
+    int leader = cluster.awaitLeader();
+    Client c = cluster.client(leader);
+    long rev = 0;
+    for (int i = 0; i < 30; i++) {
+      rev =
+          c.getKVClient()
+              .put(b("k" + i), b("v" + i))
+              .get(20, TimeUnit.SECONDS)
+              .getHeader()
+              .getRevision();
+    }
+    cluster.awaitConverged();
+    for (int i = 0; i < 3; i++) {
+      cluster.kill(i);
+    }
+    // Started together again (each waits for a quorum to publish), they elect and serve.
+    java.util.List<java.util.concurrent.CompletableFuture<EtchServer>> back =
+        new java.util.ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      int n = i;
+      back.add(
+          java.util.concurrent.CompletableFuture.supplyAsync(
+              () -> {
+                try {
+                  return cluster.restart(n);
+                } catch (Exception e) {
+                  throw new IllegalStateException(e);
+                }
+              }));
+    }
+    for (var f : back) {
+      f.get(60, TimeUnit.SECONDS);
+    }
+    int l = cluster.awaitLeader();
+    for (int i = 0; i < 3; i++) {
+      assertThat(cluster.member(i).store().currentRevision()).isGreaterThanOrEqualTo(rev);
+    }
+    var g = cluster.client((l + 1) % 3).getKVClient().get(b("k29")).get(20, TimeUnit.SECONDS);
+    assertThat(g.getKvs().get(0).getValue()).isEqualTo(b("v29"));
+    assertThat(g.getKvs().get(0).getModRevision()).isEqualTo(rev);
+    cluster.assertSameData();
+  }
+
+  @Test
   void fiveMembersSurviveTwoLossesAndRecoverTheirQuorum() throws Exception {
     cluster = new TestCluster(dir, 5, EtchServer.Tuning.ETCD);
     int leader = cluster.awaitLeader();
