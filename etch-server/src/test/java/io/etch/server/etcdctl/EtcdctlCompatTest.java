@@ -165,13 +165,10 @@ class EtcdctlCompatTest {
 
   /**
    * After a compaction etcd (3.4 and 3.5) hashes the revisions below the compaction that its key
-   * index keeps at the <em>hash</em> revision ({@code kvindex.Keep(rev)}); etch-storage's
-   * MvccStore.hashKV keeps those live at the <em>compact</em> revision. Here key a, deleted after
-   * the compaction point, is hashed by etch and not by etcd.
+   * index keeps at the <em>hash</em> revision ({@code kvindex.Keep(rev)}): here key a, deleted
+   * after the compaction point, is not hashed.
    */
   @Test
-  @org.junit.jupiter.api.Disabled(
-      "etch-storage MvccStore.hashKV differs from etcd after compaction")
   void hashKvAfterACompactionMatchesEtcd() throws Exception {
     both.same("put", "a", "1");
     both.same("put", "b", "2");
