@@ -116,7 +116,25 @@ public final class KvService extends KVGrpc.KVImplBase {
       out.onError(EtcdStatus.of(e));
       return;
     }
-    // Read-only txns go through raft too for now (etcd answers them after a read barrier).
+    if (ReadOnlyTxn.isReadOnly(req)) {
+      // etcd answers these from the local store after a read barrier, outside the raft log (so
+      // --max-request-bytes does not apply to them).
+      Supplier<TxnResponse> read =
+          () -> {
+            io.etch.storage.mvcc.TxnResponse r =
+                ReadOnlyTxn.execute(server.store(), KvMapper.txn(req));
+            server.auth().checkStillCurrent(who);
+            return KvMapper.txnResponse(r, server.header(r.header().revision()));
+          };
+      if (ReadOnlyTxn.isSerializable(req)) {
+        complete(CompletableFuture.supplyAsync(read, server.responseExecutor()), out);
+      } else {
+        complete(
+            server.linearizableBarrier().thenApplyAsync(v -> read.get(), server.responseExecutor()),
+            out);
+      }
+      return;
+    }
     propose(
         server.auth().stamp(InternalRequest.newBuilder().setTxn(req), who),
         a -> {

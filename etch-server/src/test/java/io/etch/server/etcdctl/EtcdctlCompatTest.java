@@ -177,6 +177,22 @@ class EtcdctlCompatTest {
     both.same("endpoint", "hashkv", "-w", "json");
   }
 
+  /** Read-only txns are answered outside raft; compares and ranges still match etcd's. */
+  @Test
+  void readOnlyTxnsCompareAndReadLikeEtcd() throws Exception {
+    both.same("put", "a", "1");
+    both.same("put", "b1", "2");
+    both.same("put", "b2", "3");
+    both.sameWithInput(
+        "value(\"a\") = \"1\"\n\nget a\nget b --prefix\n\nget b1\n\n", "txn", "-w", "json");
+    both.sameWithInput(
+        "version(\"missing\") = \"0\"\nmod(\"b2\") > \"3\"\n\nget a\n\nget b2\n\n",
+        "txn",
+        "-w",
+        "json");
+    both.sameWithInput("value(\"a\") != \"1\"\n\nget a\n\nget missing\n\n", "txn", "-w", "json");
+  }
+
   private static JsonObject hashKv(Etcdctl.Result r) {
     return JsonParser.parseString(r.out())
         .getAsJsonArray()

@@ -115,10 +115,6 @@ class InvalidRequestsTest {
   }
 
   @Test
-  @org.junit.jupiter.api.Disabled(
-      "etch proposes read-only txns through raft, so --max-request-bytes refuses them ('request is"
-          + " too large'); etcd serves them after a read barrier without that limit. Needs a"
-          + " read-only txn path in KvService over a consistent store view.")
   void aReadOnlyTxnIsNotHeldToMaxRequestBytes() throws Exception {
     both.same("put", "a", "1");
     // etcd answers read-only txns after a read barrier, outside the raft log.
