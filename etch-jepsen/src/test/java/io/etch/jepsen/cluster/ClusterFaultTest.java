@@ -272,6 +272,8 @@ class ClusterFaultTest {
     long start = System.nanoTime();
     try {
       sleepMs(2000);
+      int firstKind = random.nextInt(3);
+      int faultCount = 0;
       while (System.nanoTime() < until - TimeUnit.SECONDS.toNanos(4)) {
         int leader = leader(memberIndex);
         boolean targetLeader = random.nextBoolean() && leader >= 0;
@@ -280,7 +282,8 @@ class ClusterFaultTest {
         String name = cluster.member(target).name();
         long ms = 1000 + random.nextInt(2000);
         long at = (System.nanoTime() - start) / 1_000_000;
-        switch (random.nextInt(3)) {
+        // Kinds in turn (from a random first one), so even a short run sees each of them.
+        switch ((firstKind + faultCount++) % 3) {
           case 0 -> {
             faults.add(at + " ms: kill -9 " + role + " " + name + ", restart after " + ms + " ms");
             cluster.kill(target);
