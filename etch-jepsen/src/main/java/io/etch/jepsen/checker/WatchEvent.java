@@ -18,6 +18,18 @@ public record WatchEvent(long revision, String key, Kind kind, String value) {
     return new WatchEvent(revision, key, Kind.DELETE, null);
   }
 
+  /** Reads the form {@link #toString} writes: {@code 7 PUT key=value} or {@code 8 DELETE key}. */
+  public static WatchEvent parse(String line) {
+    String[] f = line.split(" ", 3);
+    long rev = Long.parseLong(f[0]);
+    Kind kind = Kind.valueOf(f[1]);
+    if (kind == Kind.DELETE) {
+      return delete(rev, f[2]);
+    }
+    int eq = f[2].indexOf('=');
+    return put(rev, f[2].substring(0, eq), f[2].substring(eq + 1));
+  }
+
   @Override
   public String toString() {
     return revision + " " + kind + " " + key + (kind == Kind.PUT ? "=" + value : "");

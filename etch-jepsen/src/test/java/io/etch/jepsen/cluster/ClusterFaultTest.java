@@ -142,8 +142,20 @@ class ClusterFaultTest {
     for (int i = 0; i < MEMBERS; i++) {
       replays.add(replay(cluster.member(i), revision));
     }
+    // Liveness: once healed, every watch opened during the run catches up with the final revision.
+    List<String> stalled = new ArrayList<>();
+    long watchDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
     for (WatchRecorder w : watches) {
+      while (w.lastRevision() < revision && System.nanoTime() < watchDeadline) {
+        Thread.sleep(100);
+      }
+      if (w.lastRevision() < revision) {
+        stalled.add(w.name + " stalled at revision " + w.lastRevision() + " of " + revision);
+      }
       w.close();
+      Files.write(
+          report.resolve(w.name.replace('@', '-') + ".txt"),
+          w.events.stream().map(WatchEvent::toString).toList());
     }
     List<Op> history = workload.history();
     History.write(report.resolve("history.tsv"), history);
@@ -201,6 +213,7 @@ class ClusterFaultTest {
             + ", lost "
             + watch.lost());
     watch.violations().forEach(v -> lines.add("  " + v));
+    stalled.forEach(v -> lines.add("  " + v));
     for (WatchRecorder w : watches) {
       if (!w.errors.isEmpty()) {
         lines.add("  " + w.name + " errors: " + w.errors);
@@ -220,6 +233,7 @@ class ClusterFaultTest {
     assertThat(lin.unknowns()).as("keys the checker could not decide").isEmpty();
     assertThat(watch.lost()).as("acknowledged writes lost").isZero();
     assertThat(watch.violations()).as("watch violations (see %s)", report).isEmpty();
+    assertThat(stalled).as("watches that stopped delivering (see %s)", report).isEmpty();
   }
 
   /** Waits for every member to answer status and one of them to be leader; maps ids to indexes. */
@@ -446,6 +460,11 @@ class ClusterFaultTest {
                           errors.merge(EtcdErrors.label(t), 1, Integer::sum);
                         }
                       }));
+    }
+
+    long lastRevision() {
+      int n = events.size();
+      return n == 0 ? 0 : events.get(n - 1).revision();
     }
 
     WatchChecker.Stream stream() {
