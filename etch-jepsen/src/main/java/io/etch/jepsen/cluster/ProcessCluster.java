@@ -60,6 +60,10 @@ public final class ProcessCluster implements AutoCloseable {
       return name;
     }
 
+    public int clientPort() {
+      return clientPort;
+    }
+
     public String clientUrl() {
       return "http://127.0.0.1:" + clientPort;
     }

@@ -1,15 +1,11 @@
 package io.etch.jepsen.cluster;
 
-import static io.etch.jepsen.cluster.Workload.b;
 import static io.etch.jepsen.cluster.Workload.s;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.etcd.jetcd.Client;
-import io.etcd.jetcd.Watch;
 import io.etcd.jetcd.maintenance.HashKVResponse;
 import io.etcd.jetcd.maintenance.StatusResponse;
-import io.etcd.jetcd.options.WatchOption;
-import io.etcd.jetcd.watch.WatchResponse;
 import io.etch.jepsen.checker.History;
 import io.etch.jepsen.checker.LinearizabilityChecker;
 import io.etch.jepsen.checker.Op;
@@ -22,13 +18,11 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -97,7 +91,8 @@ class ClusterFaultTest {
     // Watches from revision 1 on every member, open for the whole run.
     List<WatchRecorder> watches = new ArrayList<>();
     for (int i = 0; i < MEMBERS; i++) {
-      watches.add(new WatchRecorder("watch@" + cluster.member(i).name(), cluster.member(i)));
+      ProcessCluster.Member m = cluster.member(i);
+      watches.add(new WatchRecorder("watch@" + m.name(), m.clientPort(), Workload.PREFIX, 1));
     }
 
     long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
@@ -215,9 +210,17 @@ class ClusterFaultTest {
     watch.violations().forEach(v -> lines.add("  " + v));
     stalled.forEach(v -> lines.add("  " + v));
     for (WatchRecorder w : watches) {
-      if (!w.errors.isEmpty()) {
-        lines.add("  " + w.name + " errors: " + w.errors);
-      }
+      lines.add(
+          "  "
+              + w.name
+              + ": "
+              + w.events.size()
+              + " events, last revision "
+              + w.lastRevision()
+              + ", opened "
+              + w.opens()
+              + " times; errors "
+              + w.errors());
     }
     lines.add("total " + (System.nanoTime() - testStart) / 1_000_000 + " ms");
     Files.write(report.resolve("report.txt"), lines, StandardCharsets.UTF_8);
@@ -387,94 +390,22 @@ class ClusterFaultTest {
   }
 
   /** Every event in the key space from revision 1 to {@code revision}, as member m replays it. */
-  List<WatchEvent> replay(ProcessCluster.Member m, long revision) throws Exception {
-    List<WatchEvent> events = new CopyOnWriteArrayList<>();
-    CountDownLatch done = new CountDownLatch(1);
-    try (Client c = Workload.client(m.clientUrl());
-        Watch.Watcher w =
-            c.getWatchClient()
-                .watch(
-                    b(Workload.PREFIX),
-                    WatchOption.builder().isPrefix(true).withRevision(1).build(),
-                    r -> {
-                      for (WatchEvent e : convert(r)) {
-                        events.add(e);
-                        if (e.revision() >= lastWriteRevision(revision)) {
-                          done.countDown();
-                        }
-                      }
-                    })) {
-      boolean complete = done.await(30, TimeUnit.SECONDS);
-      if (!complete) {
-        log.warn("replay on {} incomplete: {} events", m.name(), events.size());
+  static List<WatchEvent> replay(ProcessCluster.Member m, long revision)
+      throws InterruptedException {
+    try (WatchRecorder w =
+        new WatchRecorder("replay@" + m.name(), m.clientPort(), Workload.PREFIX, 1)) {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (w.lastRevision() < revision && System.nanoTime() < deadline) {
+        Thread.sleep(50);
       }
+      if (w.lastRevision() < revision) {
+        log.warn("replay on {} incomplete: up to revision {}", m.name(), w.lastRevision());
+      }
+      return List.copyOf(w.events);
     }
-    return new ArrayList<>(events);
-  }
-
-  /** The revision of the last write: the store's revision (no other keys are written). */
-  static long lastWriteRevision(long revision) {
-    return revision;
-  }
-
-  static List<WatchEvent> convert(WatchResponse r) {
-    List<WatchEvent> out = new ArrayList<>();
-    for (io.etcd.jetcd.watch.WatchEvent e : r.getEvents()) {
-      String key = s(e.getKeyValue().getKey());
-      long rev = e.getKeyValue().getModRevision();
-      out.add(
-          switch (e.getEventType()) {
-            case PUT -> WatchEvent.put(rev, key, s(e.getKeyValue().getValue()));
-            case DELETE -> WatchEvent.delete(rev, key);
-            default -> new WatchEvent(rev, key, WatchEvent.Kind.PUT, "<unrecognized event>");
-          });
-    }
-    return out;
   }
 
   static void sleepMs(long ms) throws InterruptedException {
     Thread.sleep(ms);
-  }
-
-  /** A watch from revision 1 on the key space through one member, open for the whole run. */
-  static final class WatchRecorder implements AutoCloseable {
-    final String name;
-    final Client client;
-    final Watch.Watcher watcher;
-    final List<WatchEvent> events = new CopyOnWriteArrayList<>();
-    final Map<String, Integer> errors = new LinkedHashMap<>();
-
-    WatchRecorder(String name, ProcessCluster.Member m) {
-      this.name = name;
-      this.client = Workload.client(m.clientUrl());
-      this.watcher =
-          client
-              .getWatchClient()
-              .watch(
-                  b(Workload.PREFIX),
-                  WatchOption.builder().isPrefix(true).withRevision(1).build(),
-                  Watch.listener(
-                      r -> events.addAll(convert(r)),
-                      t -> {
-                        synchronized (errors) {
-                          errors.merge(EtcdErrors.label(t), 1, Integer::sum);
-                        }
-                      }));
-    }
-
-    long lastRevision() {
-      int n = events.size();
-      return n == 0 ? 0 : events.get(n - 1).revision();
-    }
-
-    WatchChecker.Stream stream() {
-      return new WatchChecker.Stream(name, Workload.PREFIX, 1, List.copyOf(events));
-    }
-
-    @Override
-    public void close() {
-      watcher.close();
-      client.close();
-    }
   }
 }
