@@ -90,7 +90,10 @@ public final class ProcessCluster implements AutoCloseable {
    */
   public ProcessCluster(Path dir, Path logDir, int size, String classpath) throws IOException {
     this.classpath = classpath;
-    this.jvmOptions = List.of("-XX:+UseSerialGC", "-Xmx256m", "-Xss512k");
+    // C1 only: a member restarted by the nemesis must serve again quickly, even on a loaded
+    // machine.
+    this.jvmOptions =
+        List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xmx256m", "-Xss512k");
     this.token = "etch-jepsen-" + ProcessHandle.current().pid();
     Files.createDirectories(logDir);
     for (int i = 0; i < size; i++) {
