@@ -86,6 +86,9 @@ public final class LinearizabilityChecker {
     }
   }
 
+  /** At most this many bitset words (8 bytes each) are kept in the memo per key: 512 MiB. */
+  private static final long MAX_STORED_WORDS = 1L << 26;
+
   private final Limits limits;
 
   public LinearizabilityChecker() {
@@ -346,6 +349,8 @@ public final class LinearizabilityChecker {
     KeyResult run() {
       int remaining = buildList();
       long[] bits = new long[(ops.size() + 63) / 64 + 1];
+      // Each configuration keeps a copy of the bitset: bound the memory that takes too.
+      long maxConfigurations = Math.min(limits.maxConfigurations(), MAX_STORED_WORDS / bits.length);
       Set<Config> seen = new HashSet<>();
       Entry[] stackEntry = new Entry[ops.size()];
       int[] stackState = new int[ops.size()];
@@ -378,10 +383,9 @@ public final class LinearizabilityChecker {
             int op = entry.op;
             bits[op >>> 6] |= 1L << op;
             if (seen.add(Config.of(bits, next))) {
-              if (seen.size() > limits.maxConfigurations()) {
+              if (seen.size() > maxConfigurations) {
                 return unknown(
-                    "search exceeded " + limits.maxConfigurations() + " configurations",
-                    seen.size());
+                    "search exceeded " + maxConfigurations + " configurations", seen.size());
               }
               stackEntry[depth] = entry;
               stackState[depth] = state;

@@ -328,6 +328,18 @@ class ClusterFaultTest {
             faults.add(at + " ms: partition " + role + " " + name + " for " + ms + " ms");
             cluster.partition(target);
             sleepMs(ms);
+            // Evidence the partition isolates: the majority's view of the leader before healing.
+            int majority = (target + 1) % MEMBERS;
+            int seen = leaderSeenBy(majority, memberIndex);
+            int last = faults.size() - 1;
+            faults.set(
+                last,
+                faults.get(last)
+                    + " (then "
+                    + cluster.member(majority).name()
+                    + " saw leader "
+                    + (seen < 0 ? "none" : cluster.member(seen).name())
+                    + ")");
             cluster.heal(target);
           }
         }
@@ -362,6 +374,11 @@ class ClusterFaultTest {
       Thread.sleep(100);
     }
     return (System.nanoTime() - start) / 1_000_000;
+  }
+
+  int leaderSeenBy(int i, Map<Long, Integer> memberIndex) {
+    StatusResponse st = status(i);
+    return st == null ? -1 : memberIndex.getOrDefault(st.getLeader(), -1);
   }
 
   static int pickOther(SplittableRandom random, int leader) {

@@ -245,6 +245,10 @@ final class Workload {
       Thread.currentThread().interrupt();
       f.cancel(true);
       op = failed(invoked, false);
+    } catch (RuntimeException e) {
+      // Anything unexpected (a cancelled future, a client bug): the write may still have happened.
+      tally(EtcdErrors.label(e));
+      op = failed(invoked, false);
     }
     record(op);
     return op;
