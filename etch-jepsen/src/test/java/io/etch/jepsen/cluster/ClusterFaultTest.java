@@ -45,7 +45,6 @@ class ClusterFaultTest {
   private static final Logger log = LoggerFactory.getLogger(ClusterFaultTest.class);
   static final int MEMBERS = 3;
   static final int PROCESSES_PER_MEMBER = 2;
-  static final int KEYS = 8;
   static final Duration OP_TIMEOUT = Duration.ofSeconds(2);
 
   @TempDir Path dir;
@@ -87,7 +86,7 @@ class ClusterFaultTest {
     }
     Map<Long, Integer> memberIndex = awaitMembersAndLeader();
 
-    Workload workload = new Workload(KEYS, OP_TIMEOUT);
+    Workload workload = new Workload((int) longProperty("etch.jepsen.keys", 8), OP_TIMEOUT);
     // Watches from revision 1 on every member, open for the whole run.
     List<WatchRecorder> watches = new ArrayList<>();
     for (int i = 0; i < MEMBERS; i++) {
