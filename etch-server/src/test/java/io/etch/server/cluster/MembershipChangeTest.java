@@ -43,6 +43,12 @@ class MembershipChangeTest {
   }
 
   MemberPromoteResponse promote(int via, long id) throws InterruptedException {
+    return promote(cluster, via, id);
+  }
+
+  /** Promotes learner {@code id} through member {@code via}, retrying while it is not in sync. */
+  static MemberPromoteResponse promote(TestCluster cluster, int via, long id)
+      throws InterruptedException {
     ManagedChannel ch = TestServer.channel(cluster.clientPorts.get(via));
     try {
       // A learner needs a moment to hold 90% of the leader's log: retry while it is not ready.

@@ -115,5 +115,17 @@ class SnapshotCatchUpTest {
     cluster.assertSameData();
     assertThat(joined.store().members()).hasSize(4);
     assertThat(joined.raft().appliedIndex()).isGreaterThan(200);
+    // Caught up by the snapshot, it is promoted and counts towards the quorum: with two of the
+    // original members gone, the other one and the new member still commit.
+    MembershipChangeTest.promote(cluster, leader, joined.memberId());
+    int a = (leader + 1) % 3;
+    int bb = (leader + 2) % 3;
+    cluster.kill(a);
+    lc.getKVClient().put(b("with-new-member"), b("x")).get(20, TimeUnit.SECONDS);
+    cluster.restart(a);
+    cluster.kill(bb);
+    lc.getKVClient().put(b("again"), b("y")).get(20, TimeUnit.SECONDS);
+    cluster.restart(bb);
+    cluster.assertSameData();
   }
 }
