@@ -511,30 +511,7 @@ public final class EtchServer implements AutoCloseable {
     if (data.length > config.maxRequestBytes()) {
       return CompletableFuture.failedFuture(new EtcdStatusException(EtcdStatus.REQUEST_TOO_LARGE));
     }
-    CompletableFuture<Object> result = wait.register(id);
-    raft.propose(data)
-        .whenComplete(
-            (ok, err) -> {
-              if (err != null) {
-                wait.cancel(id);
-                result.completeExceptionally(err);
-              }
-            });
-    return result
-        .orTimeout(requestTimeout.toMillis(), TimeUnit.MILLISECONDS)
-        .whenComplete(
-            (r, err) -> {
-              if (err != null) {
-                wait.cancel(id);
-              }
-            })
-        .thenApply(
-            r -> {
-              if (r instanceof RuntimeException ex) {
-                throw ex;
-              }
-              return (EtchStateMachine.Applied) r;
-            });
+    return awaitApplied(id, raft::propose, data).thenApply(EtchStateMachine.Applied.class::cast);
   }
 
   /**
@@ -548,8 +525,19 @@ public final class EtchServer implements AutoCloseable {
     ConfChange cc =
         ConfChange.single(
             type, nodeId, new ConfChangeContext(id, Optional.ofNullable(member)).encode());
+    return awaitApplied(id, raft::proposeConfChange, cc).thenApply(r -> (List<MemberRecord>) r);
+  }
+
+  /**
+   * Registers a waiter for request {@code id}, hands {@code proposal} to raft, and completes with
+   * what apply produced for it; fails if raft refused it, with etcd's timeout if it was not applied
+   * within the request timeout, or with the etcd error apply answered (a RuntimeException result).
+   */
+  private <P> CompletableFuture<Object> awaitApplied(
+      long id, java.util.function.Function<P, CompletableFuture<Void>> raftPropose, P proposal) {
     CompletableFuture<Object> result = wait.register(id);
-    raft.proposeConfChange(cc)
+    raftPropose
+        .apply(proposal)
         .whenComplete(
             (ok, err) -> {
               if (err != null) {
@@ -570,7 +558,7 @@ public final class EtchServer implements AutoCloseable {
               if (r instanceof RuntimeException ex) {
                 throw ex;
               }
-              return (List<MemberRecord>) r;
+              return r;
             });
   }
 

@@ -11,7 +11,6 @@ import io.etch.storage.mvcc.ResponseHeader;
 import io.etch.storage.mvcc.ResponseOp;
 import io.etch.storage.mvcc.TxnResponse;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -88,31 +87,14 @@ final class ReadOnlyTxn {
     if (kvs.isEmpty()) {
       // A missing key has version, create and mod revision and lease 0, but no value.
       return c.target() != Compare.CompareTarget.VALUE
-          && passes(c, new KeyValue(c.key(), 0, 0, 0, null, 0));
+          && c.matches(new KeyValue(c.key(), 0, 0, 0, null, 0));
     }
     for (KeyValue kv : kvs) {
-      if (!passes(c, kv)) {
+      if (!c.matches(kv)) {
         return false;
       }
     }
     return true;
-  }
-
-  private static boolean passes(Compare c, KeyValue kv) {
-    int r =
-        switch (c.target()) {
-          case VALUE -> Arrays.compareUnsigned(kv.value(), c.value());
-          case VERSION -> Long.compare(kv.version(), c.version());
-          case CREATE -> Long.compare(kv.createRevision(), c.createRevision());
-          case MOD -> Long.compare(kv.modRevision(), c.modRevision());
-          case LEASE -> Long.compare(kv.lease(), c.lease());
-        };
-    return switch (c.result()) {
-      case EQUAL -> r == 0;
-      case NOT_EQUAL -> r != 0;
-      case GREATER -> r > 0;
-      case LESS -> r < 0;
-    };
   }
 
   private static RangeRequest atRevision(RangeRequest r, long rev) {

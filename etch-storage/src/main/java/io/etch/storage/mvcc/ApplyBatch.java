@@ -399,31 +399,14 @@ public final class ApplyBatch implements AutoCloseable {
     if (revs.isEmpty()) {
       // A missing key has version, create and mod revision and lease 0, but no value to compare.
       return c.target() != Compare.CompareTarget.VALUE
-          && compareKv(c, new KeyValue(c.key(), 0, 0, 0, null, 0));
+          && c.matches(new KeyValue(c.key(), 0, 0, 0, null, 0));
     }
     for (KeyValue kv : Ranges.readEach(at, revs)) {
-      if (!compareKv(c, kv)) {
+      if (!c.matches(kv)) {
         return false;
       }
     }
     return true;
-  }
-
-  private static boolean compareKv(Compare c, KeyValue kv) {
-    int r =
-        switch (c.target()) {
-          case VALUE -> java.util.Arrays.compareUnsigned(kv.value(), c.value());
-          case VERSION -> Long.compare(kv.version(), c.version());
-          case CREATE -> Long.compare(kv.createRevision(), c.createRevision());
-          case MOD -> Long.compare(kv.modRevision(), c.modRevision());
-          case LEASE -> Long.compare(kv.lease(), c.lease());
-        };
-    return switch (c.result()) {
-      case EQUAL -> r == 0;
-      case NOT_EQUAL -> r != 0;
-      case GREATER -> r > 0;
-      case LESS -> r < 0;
-    };
   }
 
   // ---------------------------------------------------------------- plumbing

@@ -61,4 +61,22 @@ public record Compare(
     return new Compare(
         result, target, key, rangeEnd, version, createRevision, modRevision, value, lease);
   }
+
+  /** Whether {@code kv} passes this compare (a missing key is passed as version/revisions 0). */
+  public boolean matches(KeyValue kv) {
+    int r =
+        switch (target) {
+          case VALUE -> java.util.Arrays.compareUnsigned(kv.value(), value);
+          case VERSION -> Long.compare(kv.version(), version);
+          case CREATE -> Long.compare(kv.createRevision(), createRevision);
+          case MOD -> Long.compare(kv.modRevision(), modRevision);
+          case LEASE -> Long.compare(kv.lease(), lease);
+        };
+    return switch (result) {
+      case EQUAL -> r == 0;
+      case NOT_EQUAL -> r != 0;
+      case GREATER -> r > 0;
+      case LESS -> r < 0;
+    };
+  }
 }
