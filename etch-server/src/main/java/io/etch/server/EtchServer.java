@@ -183,6 +183,7 @@ public final class EtchServer implements AutoCloseable {
     }
     raft = new RaftNode(rc, wal, transport, sm, tickMs, System::nanoTime);
     transport.bind(raft);
+    auth.appliedIndex(raft::appliedIndex);
     raft.enableSnapshots(config.snapshotCount(), tuning.snapshotCatchUpEntries(), store::sync);
     responseExecutor =
         Executors.newFixedThreadPool(
