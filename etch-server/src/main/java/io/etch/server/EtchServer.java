@@ -284,6 +284,7 @@ public final class EtchServer implements AutoCloseable {
     learner = store.members().stream().anyMatch(m -> m.id() == memberId && m.isLearner());
     raft = new RaftNode(rc, wal, transport, sm, tickMs, System::nanoTime);
     transport.bind(raft, this::openSnapshot);
+    auth.appliedIndex(raft::appliedIndex);
     raft.enableSnapshots(config.snapshotCount(), tuning.snapshotCatchUpEntries(), store::sync);
     responseExecutor =
         Executors.newFixedThreadPool(

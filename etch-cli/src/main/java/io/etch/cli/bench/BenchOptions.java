@@ -15,6 +15,11 @@ public final class BenchOptions {
   List<String> endpoints;
 
   @Option(
+      names = "--cacert",
+      description = "CA bundle that verifies https:// endpoints (TLS runs).")
+  String cacert;
+
+  @Option(
       names = "--user",
       description = "username:password; authenticate once and send the token on every request.")
   String user;
@@ -127,8 +132,8 @@ public final class BenchOptions {
         throw new IllegalArgumentException("--endpoints: bad URL " + e);
       }
       require(
-          "http".equals(u.getScheme()),
-          "--endpoints: only http:// is supported yet (TLS comes later): " + e);
+          "http".equals(u.getScheme()) || "https".equals(u.getScheme()),
+          "--endpoints: http:// or https:// URLs only: " + e);
       require(u.getHost() != null && u.getPort() > 0, "--endpoints: need host:port in " + e);
       out.add(u);
     }

@@ -6,6 +6,7 @@ import io.grpc.ClientInterceptor;
 import io.grpc.ConnectivityState;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
+import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.netty.channel.EventLoop;
 import io.grpc.netty.shaded.io.netty.channel.IoHandlerFactory;
@@ -16,6 +17,8 @@ import io.grpc.netty.shaded.io.netty.channel.epoll.EpollSocketChannel;
 import io.grpc.netty.shaded.io.netty.channel.nio.NioIoHandler;
 import io.grpc.netty.shaded.io.netty.channel.socket.SocketChannel;
 import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioSocketChannel;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslContextBuilder;
 import io.grpc.stub.MetadataUtils;
 import java.net.URI;
 import java.util.ArrayList;
@@ -47,7 +50,7 @@ final class Connections implements AutoCloseable {
    * Opens {@code count} channels over {@code ioThreads} event loop threads (at most one per
    * channel).
    */
-  Connections(List<URI> endpoints, int count, int ioThreads, String user) {
+  Connections(List<URI> endpoints, int count, int ioThreads, String user, String cacert) {
     boolean epoll = Epoll.isAvailable();
     IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
     Class<? extends SocketChannel> type = epoll ? EpollSocketChannel.class : NioSocketChannel.class;
@@ -55,7 +58,19 @@ final class Connections implements AutoCloseable {
         new MultiThreadIoEventLoopGroup(
             Math.max(1, Math.min(ioThreads, count)), daemonThreads("etchctl-io"), io);
     try {
-      ClientInterceptor token = user == null ? null : token(endpoints.get(0), user);
+      SslContext tls = null;
+      if (endpoints.stream().anyMatch(u -> "https".equals(u.getScheme()))) {
+        SslContextBuilder sb = GrpcSslContexts.forClient();
+        if (cacert != null) {
+          sb.trustManager(new java.io.File(cacert));
+        }
+        try {
+          tls = sb.build();
+        } catch (javax.net.ssl.SSLException e) {
+          throw new IllegalArgumentException("--cacert " + cacert + ": " + e.getMessage(), e);
+        }
+      }
+      ClientInterceptor token = user == null ? null : token(endpoints.get(0), user, tls);
       for (int i = 0; i < count; i++) {
         URI u = endpoints.get(i % endpoints.size());
         // An EventLoop is a group of one: the channel registers on exactly this loop.
@@ -64,9 +79,13 @@ final class Connections implements AutoCloseable {
         if (token != null) {
           b.intercept(token);
         }
+        if ("https".equals(u.getScheme())) {
+          b.sslContext(tls);
+        } else {
+          b.usePlaintext();
+        }
         ManagedChannel ch =
-            b.usePlaintext()
-                .eventLoopGroup(loop)
+            b.eventLoopGroup(loop)
                 .channelType(type)
                 .directExecutor()
                 .disableRetry()
@@ -81,15 +100,14 @@ final class Connections implements AutoCloseable {
   }
 
   /** etcd's Authenticate, once: every request then carries the token as metadata "token". */
-  private static ClientInterceptor token(URI endpoint, String user) {
+  private static ClientInterceptor token(URI endpoint, String user, SslContext tls) {
     int colon = user.indexOf(':');
     if (colon < 0) {
       throw new IllegalArgumentException("--user must be username:password");
     }
+    NettyChannelBuilder cb = NettyChannelBuilder.forAddress(endpoint.getHost(), endpoint.getPort());
     ManagedChannel ch =
-        NettyChannelBuilder.forAddress(endpoint.getHost(), endpoint.getPort())
-            .usePlaintext()
-            .build();
+        ("https".equals(endpoint.getScheme()) ? cb.sslContext(tls) : cb.usePlaintext()).build();
     try {
       String t =
           AuthGrpc.newBlockingStub(ch)

@@ -39,7 +39,8 @@ abstract class Workload implements Callable<Integer> {
     }
     List<Result> results;
     try (Connections conns =
-        new Connections(opts.parsedEndpoints(), opts.conns, opts.ioThreads, opts.user)) {
+        new Connections(
+            opts.parsedEndpoints(), opts.conns, opts.ioThreads, opts.user, opts.cacert)) {
       try {
         conns.awaitReady(opts.dialTimeoutSeconds, TimeUnit.SECONDS);
       } catch (IllegalStateException e) {

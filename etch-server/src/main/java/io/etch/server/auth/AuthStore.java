@@ -160,6 +160,16 @@ public final class AuthStore {
     return who;
   }
 
+  /**
+   * This member's applied raft index, so that a simple token issued at an index not yet applied
+   * here is waited for rather than refused (etcd's index waiter).
+   */
+  public void appliedIndex(LongSupplier applied) {
+    if (tokens instanceof SimpleTokens simple) {
+      simple.appliedIndex(applied);
+    }
+  }
+
   /** With {@code --client-cert-auth}: a verified certificate's common name is the user. */
   public void useCertificateCommonName(boolean on) {
     this.useCommonName = on;

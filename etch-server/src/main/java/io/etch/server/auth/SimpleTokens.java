@@ -28,6 +28,12 @@ final class SimpleTokens implements TokenProvider {
     }
   }
 
+  /** How long a check waits for this member to apply the entry that issued a token. */
+  static final long AWAIT_APPLY_MILLIS = 1000;
+
+  /** This member's applied raft index (the server wires it; until then nothing is waited for). */
+  private volatile LongSupplier appliedIndex = () -> Long.MAX_VALUE;
+
   SimpleTokens(long ttlNanos, LongSupplier nanoClock) {
     this.ttlNanos = ttlNanos;
     this.nanoClock = nanoClock;
@@ -47,14 +53,69 @@ final class SimpleTokens implements TokenProvider {
     tokens.values().removeIf(e -> e.expiresAt - now <= 0);
     String token = prefix + "." + index;
     tokens.put(token, new Entry(user, now + ttlNanos));
+    synchronized (this) {
+      notifyAll(); // wakes checks waiting for this token (awaitApplied)
+    }
     return token;
+  }
+
+  void appliedIndex(LongSupplier applied) {
+    this.appliedIndex = applied;
   }
 
   /** A simple token stands for its user at whatever the auth revision is now (etcd). */
   @Override
   public AuthInfo info(String token, long currentRevision) {
     String user = user(token);
+    if (user == null && awaitApplied(token)) {
+      user = user(token);
+    }
     return user == null ? null : new AuthInfo(user, currentRevision);
+  }
+
+  /**
+   * etcd's index waiter: a token names the raft index of the Authenticate entry that issued it; a
+   * member that has not applied that index yet (a follower a heartbeat behind, when a client
+   * switches members right after authenticating) waits for it, briefly, instead of refusing the
+   * token. Returns whether the token may have appeared meanwhile. Blocks the calling thread for at
+   * most {@link #AWAIT_APPLY_MILLIS}, and only for a well-formed token from the future.
+   */
+  private boolean awaitApplied(String token) {
+    long index = indexOf(token);
+    if (index < 0 || appliedIndex.getAsLong() >= index) {
+      return false;
+    }
+    long deadline = System.nanoTime() + AWAIT_APPLY_MILLIS * 1_000_000;
+    synchronized (this) {
+      while (!tokens.containsKey(token) && appliedIndex.getAsLong() < index) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          return false;
+        }
+        try {
+          // Woken by assign; the applied index moves without notice, so look again soon.
+          wait(Math.max(1, Math.min(10, left / 1_000_000)));
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  /** The raft index a well-formed simple token carries, or -1. */
+  static long indexOf(String token) {
+    int dot = token.indexOf('.');
+    if (dot != PREFIX_LENGTH || dot + 1 >= token.length() || token.length() - dot > 20) {
+      return -1;
+    }
+    for (int i = dot + 1; i < token.length(); i++) {
+      if (token.charAt(i) < '0' || token.charAt(i) > '9') {
+        return -1;
+      }
+    }
+    return Long.parseLong(token.substring(dot + 1));
   }
 
   /** The user of a live token (and its TTL starts again), or null. */

@@ -56,7 +56,9 @@ public record EtchConfig(
       Path keyFile,
       Path trustedCaFile,
       boolean clientCertAuth,
-      boolean autoGenerate) {}
+      boolean autoGenerate,
+      List<String> cipherSuites,
+      String minVersion) {}
 
   /**
    * The Auth service's settings: {@code --auth-token} ({@code simple}, or {@code jwt} with its
@@ -141,6 +143,12 @@ public record EtchConfig(
     }
     Set<String> known = knownFlags();
     List<String> args = new ArrayList<>();
+    // etcd's YAML nests the client TLS flags under client-transport-security.
+    if (yaml.get("client-transport-security") instanceof Map<?, ?> tls) {
+      for (Map.Entry<?, ?> e : tls.entrySet()) {
+        yaml.putIfAbsent(String.valueOf(e.getKey()), e.getValue());
+      }
+    }
     for (Map.Entry<String, Object> e : yaml.entrySet()) {
       String flag = "--" + e.getKey();
       // etcd ignores YAML keys it does not know; so do we, except our own file key.
@@ -252,6 +260,25 @@ public record EtchConfig(
     if (o.bcryptCost < 4 || o.bcryptCost > 31) {
       throw new ConfigException("--bcrypt-cost must be between 4 and 31, got " + o.bcryptCost);
     }
+    // Go's cipher suite names are the IANA names the JDK uses too.
+    List<String> cipherSuites =
+        o.cipherSuites.isEmpty()
+            ? List.of()
+            : List.of(o.cipherSuites.split(",")).stream().map(String::trim).toList();
+    String tlsMinVersion =
+        switch (o.tlsMinVersion) {
+          case "TLS1.2" -> "TLSv1.2";
+          case "TLS1.3" -> "TLSv1.3";
+          default ->
+              throw new ConfigException(
+                  "--tls-min-version "
+                      + o.tlsMinVersion
+                      + ": must be TLS1.2 or TLS1.3 (the JDK disables older versions)");
+        };
+    if (!cipherSuites.isEmpty() && tlsMinVersion.equals("TLSv1.3")) {
+      // etcd: TLS 1.3 suites are not configurable.
+      throw new ConfigException("--cipher-suites cannot be used with --tls-min-version TLS1.3");
+    }
     ClientTls clientTls = null;
     if (!o.certFile.isEmpty() || !o.keyFile.isEmpty()) {
       if (o.certFile.isEmpty() || o.keyFile.isEmpty()) {
@@ -266,13 +293,21 @@ public record EtchConfig(
               Path.of(o.keyFile),
               o.trustedCaFile.isEmpty() ? null : Path.of(o.trustedCaFile),
               o.clientCertAuth,
-              false);
+              false,
+              cipherSuites,
+              tlsMinVersion);
     } else if (o.autoTls) {
       // etcd's --auto-tls: a self-signed certificate kept under <data-dir>/fixtures/client.
       Path fixtures = dataDir.resolve("fixtures").resolve("client");
       clientTls =
           new ClientTls(
-              fixtures.resolve("cert.pem"), fixtures.resolve("key.pem"), null, false, true);
+              fixtures.resolve("cert.pem"),
+              fixtures.resolve("key.pem"),
+              null,
+              false,
+              true,
+              cipherSuites,
+              tlsMinVersion);
     }
     for (URI u : lcurls) {
       if ("https".equals(u.getScheme()) && clientTls == null) {

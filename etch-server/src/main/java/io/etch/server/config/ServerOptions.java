@@ -115,6 +115,18 @@ public final class ServerOptions {
   public String trustedCaFile = "";
 
   @Option(
+      names = "--cipher-suites",
+      description =
+          "Comma-separated list of supported TLS cipher suites between client/server and peers"
+              + " (empty will be auto-populated by the JDK).")
+  public String cipherSuites = "";
+
+  @Option(
+      names = "--tls-min-version",
+      description = "Minimum TLS version supported by etch ('TLS1.2' or 'TLS1.3').")
+  public String tlsMinVersion = "TLS1.2";
+
+  @Option(
       names = "--auto-tls",
       arity = "0..1",
       fallbackValue = "true",

@@ -28,7 +28,16 @@ public final class ClientTls {
         b.trustManager(new ReloadingTrustManager(c.trustedCaFile()));
       }
       b.clientAuth(c.clientCertAuth() ? ClientAuth.REQUIRE : ClientAuth.NONE);
-      return GrpcSslContexts.configure(b, SslProvider.JDK).build();
+      // gRPC's settings (ALPN h2, HTTP/2-safe ciphers) first, then the operator's choices.
+      GrpcSslContexts.configure(b, SslProvider.JDK);
+      b.protocols(
+          c.minVersion().equals("TLSv1.3")
+              ? new String[] {"TLSv1.3"}
+              : new String[] {"TLSv1.3", "TLSv1.2"});
+      if (!c.cipherSuites().isEmpty()) {
+        b.ciphers(c.cipherSuites());
+      }
+      return b.build();
     } catch (IOException e) {
       throw new UncheckedIOException("client TLS: " + e.getMessage(), e);
     }

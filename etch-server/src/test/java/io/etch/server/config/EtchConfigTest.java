@@ -129,6 +129,43 @@ class EtchConfigTest {
   }
 
   @Test
+  void authAndClientTlsFlagsAsEtcdTakesThem(@TempDir Path dir) throws Exception {
+    EtchConfig d = parse();
+    assertThat(d.auth().tokenType()).isEqualTo("simple");
+    assertThat(d.auth().tokenTtl()).isEqualTo(Duration.ofSeconds(300));
+    assertThat(d.auth().bcryptCost()).isEqualTo(10);
+    assertThat(d.clientTls()).isNull();
+    EtchConfig jwt = parse("--auth-token=jwt,pub-key=/k.pub,priv-key=/k,sign-method=RS256,ttl=10m");
+    assertThat(jwt.auth().tokenOptions())
+        .containsEntry("sign-method", "RS256")
+        .containsEntry("ttl", "10m");
+    assertThatThrownBy(() -> parse("--auth-token=jwt,pub-key"))
+        .hasMessageContaining("auth: invalid auth options");
+    assertThatThrownBy(() -> parse("--auth-token=magic"))
+        .hasMessageContaining("auth: invalid auth options");
+    assertThatThrownBy(() -> parse("--bcrypt-cost=3")).hasMessageContaining("--bcrypt-cost");
+    assertThatThrownBy(() -> parse("--listen-client-urls=https://127.0.0.1:2379"))
+        .hasMessageContaining("TLS key/cert (--cert-file, --key-file) must be provided");
+    Path f = dir.resolve("etcd.yaml");
+    Files.writeString(
+        f,
+        """
+        name: 'tls-member'
+        listen-client-urls: https://127.0.0.1:2379
+        client-transport-security:
+          cert-file: /etc/etch/server.crt
+          key-file: /etc/etch/server.key
+          client-cert-auth: true
+          trusted-ca-file: /etc/etch/ca.crt
+        """);
+    EtchConfig c = parse("--config-file", f.toString());
+    assertThat(c.clientTls().certFile()).isEqualTo(Path.of("/etc/etch/server.crt"));
+    assertThat(c.clientTls().clientCertAuth()).isTrue();
+    assertThat(c.clientTls().trustedCaFile()).isEqualTo(Path.of("/etc/etch/ca.crt"));
+    assertThat(c.clientTls().minVersion()).isEqualTo("TLSv1.2");
+  }
+
+  @Test
   void unreadableConfigFileIsAClearError(@TempDir Path dir) {
     assertThatThrownBy(() -> parse("--config-file", dir.resolve("missing.yaml").toString()))
         .isInstanceOf(ConfigException.class)

@@ -79,6 +79,10 @@ class AuthEtcdctlCompatTest {
     both.same(READER, "role", "add", "x");
     both.same("--user=reader:wrong", "get", "/app/a");
     both.same("--user=nobody:x", "get", "/app/a");
+    // a new password replaces the old one
+    both.sameWithInput("newpw\n", ROOT, "user", "passwd", "reader", "--interactive=false");
+    both.same("--user=reader:readerpw", "get", "/app/a");
+    both.same("--user=reader:newpw", "get", "/app/a");
     both.same(ROOT, "user", "add", "nopw", "--no-password");
     both.same("--user=nopw:x", "get", "/app/a");
     both.same(ROOT, "auth", "disable");

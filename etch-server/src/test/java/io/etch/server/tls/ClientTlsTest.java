@@ -170,6 +170,41 @@ class ClientTlsTest {
   }
 
   @Test
+  void tlsMinVersionAndCipherSuitesAreHonoured() throws Exception {
+    server.close();
+    server =
+        EtchServer.start(
+            TestServer.config(
+                dir.resolve("data"),
+                0,
+                "--listen-client-urls=https://127.0.0.1:" + port,
+                "--advertise-client-urls=https://127.0.0.1:" + port,
+                "--cert-file=" + serverCert.cert(),
+                "--key-file=" + serverCert.key(),
+                "--tls-min-version=TLS1.2",
+                "--cipher-suites=TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"));
+    // A TLS 1.2 client offering only that suite gets in; one offering only another does not.
+    assertThat(status(tls12Channel("TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384")).getLeader())
+        .isNotZero();
+    assertThatThrownBy(() -> refusedStatus(tls12Channel("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256")))
+        .isInstanceOf(StatusRuntimeException.class);
+  }
+
+  ManagedChannel tls12Channel(String suite) throws Exception {
+    ManagedChannel c =
+        NettyChannelBuilder.forAddress("127.0.0.1", port)
+            .sslContext(
+                GrpcSslContexts.forClient()
+                    .trustManager(caFile.toFile())
+                    .protocols("TLSv1.2")
+                    .ciphers(List.of(suite))
+                    .build())
+            .build();
+    channels.add(c);
+    return c;
+  }
+
+  @Test
   void aRotatedServerCertificateIsServedWithoutRestart() throws Exception {
     TestCerts.Files2 client = ca.issue("root", dir, "client");
     // A client trusting only a new CA fails until the server's files are replaced.
