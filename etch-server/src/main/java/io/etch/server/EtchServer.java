@@ -30,6 +30,7 @@ import io.etch.server.maintenance.AutoCompactor;
 import io.etch.server.maintenance.MaintenanceService;
 import io.etch.server.raft.RaftNode;
 import io.etch.server.tls.ClientTls;
+import io.etch.server.tls.PeerTls;
 import io.etch.server.transport.LeaderForwarder;
 import io.etch.server.transport.PeerService;
 import io.etch.server.transport.PeerTransport;
@@ -45,6 +46,7 @@ import io.etch.storage.wal.WalStorage;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
@@ -98,6 +100,7 @@ public final class EtchServer implements AutoCloseable {
   private final AtomicLong requestIds;
   private final Duration requestTimeout;
   private final LeaderForwarder leaderForwarder;
+  private final SslContext peerClientTls;
   private final Lessor lessor;
   private final AuthStore auth;
   private LeaseExpiry leaseExpiry;
@@ -125,6 +128,7 @@ public final class EtchServer implements AutoCloseable {
   private EtchServer(EtchConfig config, Tuning tuning) throws IOException {
     Map<Long, List<URI>> joinPeers = new HashMap<>();
     this.config = config;
+    this.peerClientTls = config.peerTls() == null ? null : PeerTls.clientContext(config.peerTls());
     this.tuning = tuning;
     List<Long> ids = new ArrayList<>();
     for (Map.Entry<String, List<URI>> m : config.initialCluster().entrySet()) {
@@ -177,7 +181,8 @@ public final class EtchServer implements AutoCloseable {
           }
         }
       }
-      MembersResponse remote = PeerTransport.fetchMembers(others, Duration.ofSeconds(5));
+      MembersResponse remote =
+          PeerTransport.fetchMembers(others, Duration.ofSeconds(5), peerClientTls);
       Member self =
           remote.getMembersList().stream()
               .filter(m -> new HashSet<>(m.getPeerURLsList()).equals(own))
@@ -259,7 +264,7 @@ public final class EtchServer implements AutoCloseable {
             membership,
             new AuthApplier(auth),
             this::installSnapshot);
-    transport = new PeerTransport(memberId, clusterId);
+    transport = new PeerTransport(memberId, clusterId, peerClientTls);
     // Peers: the stored membership (as etcd reads it on restart), else those a join learned, else
     // --initial-cluster for a new cluster whose bootstrap entries are not applied yet.
     Map<Long, List<URI>> peers = new HashMap<>();
@@ -321,9 +326,18 @@ public final class EtchServer implements AutoCloseable {
   }
 
   private void startServices() throws IOException {
+    var peerServerTls = config.peerTls() == null ? null : PeerTls.serverContext(config.peerTls());
     for (URI u : config.listenPeerUrls()) {
+      NettyServerBuilder builder =
+          NettyServerBuilder.forAddress(new InetSocketAddress(u.getHost(), u.getPort()));
+      if ("https".equals(u.getScheme())) {
+        builder.sslContext(peerServerTls);
+      }
+      if (!config.peerCertAllowedCn().isEmpty()) {
+        builder.intercept(PeerTls.allowedCommonName(config.peerCertAllowedCn()));
+      }
       Server server =
-          NettyServerBuilder.forAddress(new InetSocketAddress(u.getHost(), u.getPort()))
+          builder
               .maxInboundMessageSize(64 << 20)
               // Handlers only enqueue to the raft loop: run them on the event loop, no hand-off.
               .directExecutor()
@@ -720,7 +734,7 @@ public final class EtchServer implements AutoCloseable {
   private boolean othersAppliedRemoval(List<URI> peers) {
     for (URI u : peers) {
       try {
-        MembersResponse r = PeerTransport.fetchMembersFrom(u, Duration.ofSeconds(1));
+        MembersResponse r = PeerTransport.fetchMembersFrom(u, Duration.ofSeconds(1), peerClientTls);
         if (r.getMembersList().stream().anyMatch(m -> m.getID() == memberId)) {
           return false;
         }

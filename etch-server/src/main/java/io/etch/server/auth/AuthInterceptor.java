@@ -50,8 +50,8 @@ public final class AuthInterceptor implements ServerInterceptor {
     return Contexts.interceptCall(ctx, call, headers, next);
   }
 
-  /** The common name of a verified client certificate, or null. */
-  private static String commonName(SSLSession session) {
+  /** The common name of a verified peer (client) certificate of a TLS session, or null. */
+  public static String commonName(SSLSession session) {
     if (session == null) {
       return null;
     }

@@ -44,7 +44,9 @@ public record EtchConfig(
     boolean version,
     boolean help,
     Auth auth,
-    ClientTls clientTls) {
+    ClientTls clientTls,
+    ClientTls peerTls,
+    String peerCertAllowedCn) {
 
   /**
    * TLS on the client URLs ({@code --cert-file}, {@code --key-file}, {@code --trusted-ca-file},
@@ -309,6 +311,45 @@ public record EtchConfig(
               cipherSuites,
               tlsMinVersion);
     }
+    ClientTls peerTls = null;
+    if (!o.peerCertFile.isEmpty() || !o.peerKeyFile.isEmpty()) {
+      if (o.peerCertFile.isEmpty() || o.peerKeyFile.isEmpty()) {
+        throw new ConfigException("--peer-cert-file and --peer-key-file must be given together");
+      }
+      if (o.peerClientCertAuth && o.peerTrustedCaFile.isEmpty()) {
+        throw new ConfigException("--peer-client-cert-auth needs --peer-trusted-ca-file");
+      }
+      peerTls =
+          new ClientTls(
+              Path.of(o.peerCertFile),
+              Path.of(o.peerKeyFile),
+              o.peerTrustedCaFile.isEmpty() ? null : Path.of(o.peerTrustedCaFile),
+              o.peerClientCertAuth,
+              false,
+              cipherSuites,
+              tlsMinVersion);
+    } else if (o.peerAutoTls) {
+      // etcd's --peer-auto-tls: a self-signed certificate under <data-dir>/fixtures/peer; peers
+      // then encrypt without verifying each other (etcd's InsecureSkipVerify for auto TLS).
+      Path fixtures = dataDir.resolve("fixtures").resolve("peer");
+      peerTls =
+          new ClientTls(
+              fixtures.resolve("cert.pem"),
+              fixtures.resolve("key.pem"),
+              null,
+              false,
+              true,
+              cipherSuites,
+              tlsMinVersion);
+    }
+    for (URI u : lpurls) {
+      if ("https".equals(u.getScheme()) && peerTls == null) {
+        throw new ConfigException(
+            "TLS key/cert (--peer-cert-file, --peer-key-file) must be provided for peer url "
+                + u
+                + " with HTTPS scheme");
+      }
+    }
     for (URI u : lcurls) {
       if ("https".equals(u.getScheme()) && clientTls == null) {
         throw new ConfigException(
@@ -339,7 +380,9 @@ public record EtchConfig(
         o.help,
         new Auth(
             tokenType, Map.copyOf(tokenOptions), Duration.ofSeconds(o.authTokenTtl), o.bcryptCost),
-        clientTls);
+        clientTls,
+        peerTls,
+        o.peerCertAllowedCn);
   }
 
   static AutoCompaction autoCompaction(String mode, String retention) throws ConfigException {

@@ -126,6 +126,36 @@ public final class ServerOptions {
       description = "Minimum TLS version supported by etch ('TLS1.2' or 'TLS1.3').")
   public String tlsMinVersion = "TLS1.2";
 
+  @Option(names = "--peer-cert-file", description = "Path to the peer server TLS cert file.")
+  public String peerCertFile = "";
+
+  @Option(names = "--peer-key-file", description = "Path to the peer server TLS key file.")
+  public String peerKeyFile = "";
+
+  @Option(
+      names = "--peer-trusted-ca-file",
+      description = "Path to the peer server TLS trusted CA file.")
+  public String peerTrustedCaFile = "";
+
+  @Option(
+      names = "--peer-client-cert-auth",
+      arity = "0..1",
+      fallbackValue = "true",
+      description = "Enable peer client cert authentication.")
+  public boolean peerClientCertAuth;
+
+  @Option(
+      names = "--peer-auto-tls",
+      arity = "0..1",
+      fallbackValue = "true",
+      description = "Peer TLS using generated certificates.")
+  public boolean peerAutoTls;
+
+  @Option(
+      names = "--peer-cert-allowed-cn",
+      description = "Allowed CN for inter peer authentication.")
+  public String peerCertAllowedCn = "";
+
   @Option(
       names = "--auto-tls",
       arity = "0..1",

@@ -17,6 +17,7 @@ import io.etch.storage.snapshot.SnapshotStream;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.MetadataUtils;
 import io.grpc.stub.StreamObserver;
@@ -53,6 +54,7 @@ public final class PeerTransport implements Transport, AutoCloseable {
 
   private final long selfId;
   private final long clusterId;
+  private final SslContext tls;
   private final Map<Long, Peer> peers = new ConcurrentHashMap<>();
   private volatile RaftNode raft;
   private volatile boolean closed;
@@ -68,9 +70,30 @@ public final class PeerTransport implements Transport, AutoCloseable {
     SnapshotStream open(SnapshotMetadata meta) throws IOException;
   }
 
-  public PeerTransport(long selfId, long clusterId) {
+  /**
+   * @param tls the context for dialling {@code https://} peer URLs (peer TLS), or null
+   */
+  public PeerTransport(long selfId, long clusterId, SslContext tls) {
     this.selfId = selfId;
     this.clusterId = clusterId;
+    this.tls = tls;
+  }
+
+  /** A channel to a peer URL: TLS for {@code https://} (with the peer certificate), else plain. */
+  static ManagedChannel channel(URI url, SslContext tls) {
+    NettyChannelBuilder b =
+        NettyChannelBuilder.forAddress(url.getHost(), url.getPort())
+            .maxInboundMessageSize(64 << 20);
+    if ("https".equals(url.getScheme())) {
+      if (tls == null) {
+        throw new IllegalArgumentException(
+            "peer URL " + url + " needs peer TLS (--peer-cert-file, --peer-key-file)");
+      }
+      b.sslContext(tls);
+    } else {
+      b.usePlaintext();
+    }
+    return b.build();
   }
 
   /** Set once the raft node exists (it is built with this transport). */
@@ -163,12 +186,12 @@ public final class PeerTransport implements Transport, AutoCloseable {
    * Asks the members at {@code peerUrls}, in turn, for the cluster's ID and members (joining with
    * {@code --initial-cluster-state existing}); fails if none answers.
    */
-  public static MembersResponse fetchMembers(List<URI> peerUrls, Duration timeout)
+  public static MembersResponse fetchMembers(List<URI> peerUrls, Duration timeout, SslContext tls)
       throws IOException {
     IOException last = new IOException("no peer URLs to ask");
     for (URI u : peerUrls) {
       try {
-        return fetchMembersFrom(u, timeout);
+        return fetchMembersFrom(u, timeout, tls);
       } catch (IOException e) {
         last = e;
       }
@@ -177,9 +200,9 @@ public final class PeerTransport implements Transport, AutoCloseable {
   }
 
   /** Asks the member at {@code peerUrl} for the cluster's ID and members as it applied them. */
-  public static MembersResponse fetchMembersFrom(URI peerUrl, Duration timeout) throws IOException {
-    ManagedChannel ch =
-        NettyChannelBuilder.forAddress(peerUrl.getHost(), peerUrl.getPort()).usePlaintext().build();
+  public static MembersResponse fetchMembersFrom(URI peerUrl, Duration timeout, SslContext tls)
+      throws IOException {
+    ManagedChannel ch = channel(peerUrl, tls);
     try {
       return RaftGrpc.newBlockingStub(ch)
           .withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)
@@ -292,11 +315,7 @@ public final class PeerTransport implements Transport, AutoCloseable {
     Peer(long id, URI url) {
       this.id = id;
       this.url = url;
-      this.channel =
-          NettyChannelBuilder.forAddress(url.getHost(), url.getPort())
-              .usePlaintext()
-              .maxInboundMessageSize(64 << 20)
-              .build();
+      this.channel = channel(url, tls);
       this.sender = new Thread(this::run, "etch-peer-" + Long.toHexString(id));
       this.sender.setDaemon(true);
       this.sender.start();

@@ -33,13 +33,32 @@ final class TestCluster implements AutoCloseable {
   final List<String> extraFlags;
   final List<Client> clients = new ArrayList<>();
   final EtchServer.Tuning tuning;
+  final String peerScheme;
+  java.util.function.IntFunction<List<String>> memberFlags;
 
   /** Members that ever belonged, by index: name m{i} = its peer URL. */
   final List<String> initialCluster = new ArrayList<>();
 
   TestCluster(Path dir, int size, EtchServer.Tuning tuning, String... extraFlags) throws Exception {
+    this(dir, size, tuning, "http", i -> List.of(), extraFlags);
+  }
+
+  /**
+   * @param peerScheme {@code http} or {@code https} (peer TLS) for the peer URLs
+   * @param memberFlags flags for member {@code i} only (its certificate, for example)
+   */
+  TestCluster(
+      Path dir,
+      int size,
+      EtchServer.Tuning tuning,
+      String peerScheme,
+      java.util.function.IntFunction<List<String>> memberFlags,
+      String... extraFlags)
+      throws Exception {
     this.dir = dir;
     this.tuning = tuning;
+    this.peerScheme = peerScheme;
+    this.memberFlags = memberFlags;
     this.extraFlags = List.of(extraFlags);
     for (int i = 0; i < size; i++) {
       addSlot();
@@ -92,7 +111,7 @@ final class TestCluster implements AutoCloseable {
   }
 
   String peerUrl(int i) {
-    return "http://127.0.0.1:" + peerPorts.get(i);
+    return peerScheme + "://127.0.0.1:" + peerPorts.get(i);
   }
 
   String clientUrl(int i) {
@@ -112,6 +131,7 @@ final class TestCluster implements AutoCloseable {
     args.add("--heartbeat-interval=50");
     args.add("--election-timeout=500");
     args.addAll(extraFlags);
+    args.addAll(memberFlags.apply(i));
     return EtchConfig.parse(args.toArray(new String[0]), Map.of());
   }
 
