@@ -239,10 +239,6 @@ public final class RaftNode implements AutoCloseable {
         }
         inbox.drainTo(batch);
         now = nanoClock.getAsLong();
-        while (now >= nextTick) {
-          node.tick();
-          nextTick += tickNanos;
-        }
         for (Object ev : batch) {
           if (ev instanceof Proposal p) {
             proposals.add(p.data());
@@ -254,6 +250,17 @@ public final class RaftNode implements AutoCloseable {
         }
         batch.clear();
         flushProposals(proposals, proposalFutures);
+        // Messages first, then at most one tick per turn: after a stall (a slow fsync, a GC pause)
+        // the heartbeats that arrived meanwhile count before time does, and missed ticks are
+        // dropped rather than fired in a burst that would time out a leader who was heard from (as
+        // Go's ticker drops ticks for a slow receiver in etcd).
+        if (now >= nextTick) {
+          node.tick();
+          nextTick += tickNanos;
+          if (nextTick <= now) {
+            nextTick = now + tickNanos;
+          }
+        }
         maybeCampaignAlone();
         maybeIssueRead(now);
         if (node.hasReady()) {
