@@ -4,13 +4,15 @@
 # runs at a time, alternating etcd, etch, etcd, etch (ROUNDS rounds) so machine noise falls on
 # both; each round starts a fresh cluster. In each: put and linearizable range at 100 connections /
 # 1000 clients spread over the three members (etchctl bench), then FAILOVERS times: a light write
-# load through the two followers, SIGKILL of the leader, time until the first write started after
-# the kill succeeds; the killed member is restarted before the next. Prints a table with etch/etcd
-# ratios and writes it to bench/results/<date>-cluster.md.
+# load through the two followers (bench/FailoverProbe.java), SIGKILL of the leader, time until the
+# first write started after the kill succeeds; the killed member is restarted before the next.
+# Prints a table with etch/etcd ratios and writes it to bench/results/<date>-cluster.md.
 #
-# Usage: bench/cluster-compare.sh   (about 10 minutes with the defaults on 2 quiet cores)
+# Usage: bench/cluster-compare.sh   (the quick look below took 11 minutes on 2 busy cores; the
+# defaults take longer)
 # Quick look: PUT_TOTAL=20000 RANGE_TOTAL=20000 FAILOVERS=2 bench/cluster-compare.sh
 # Needs: /usr/bin/etcd and /usr/bin/etcdctl (apt-get install -y etcd-server etcd-client), jq, a JDK.
+# KEEP_LOGS=1 keeps the members' logs and the writers' timings (their path is printed).
 # Exit code: 0 when every member started and every run succeeded; 1 otherwise (the table is still
 # written when the runs got that far, with the failures in it; logs are kept and their path shown).
 set -euo pipefail
@@ -26,8 +28,9 @@ ROUNDS="${ROUNDS:-2}"                   # etcd, etch per round
 PUT_TOTAL="${PUT_TOTAL:-100000}"        # put at 100 conns / 1000 clients
 RANGE_TOTAL="${RANGE_TOTAL:-100000}"    # linearizable range at 100 conns / 1000 clients
 FAILOVERS="${FAILOVERS:-3}"             # leader kills per cluster
-WRITERS="${WRITERS:-4}"                 # etcdctl put loops during a failover
-WRITE_TIMEOUT="${WRITE_TIMEOUT:-500ms}" # each put's --command-timeout
+WRITERS="${WRITERS:-6}"                 # put loops during a failover (bench/FailoverProbe.java)
+WRITE_TIMEOUT_MS="${WRITE_TIMEOUT_MS:-300}" # each of their puts' deadline
+WRITE_PAUSE_MS=20                       # between one writer's puts
 FAILOVER_LIMIT="${FAILOVER_LIMIT:-30}"  # seconds to wait for a write after the kill
 START_LIMIT="${START_LIMIT:-120}"       # seconds for a cluster (or a restarted member) to be ready
 HEARTBEAT_MS=100                        # the defaults of both, stated in the report
@@ -46,7 +49,7 @@ cleanup() {
   stop_pid "${mpid[@]}"
   [[ -n "${writer_pids:-}" ]] && stop_pid $writer_pids
   rm -rf "$work"/*/m[123]
-  if [[ $rc -eq 0 ]]; then
+  if [[ $rc -eq 0 && -z "${KEEP_LOGS:-}" ]]; then
     rm -rf "$work"
   else
     log "logs kept in $work"
@@ -156,10 +159,15 @@ bench() {
   log "  $name: etchctl bench $*"
   t1=$(term_of)
   cut -d' ' -f1 /proc/loadavg >"$f.load"
-  "$etchctl" bench "$@" --endpoints="$(eps 1 2 3)" -w json >"$f.json" 2>>"$work/etchctl.log" || rc=$?
+  "$etchctl" bench "$@" --endpoints="$(eps 1 2 3)" -w json >"$f.json" 2>"$f.err" || rc=$?
+  cat "$f.err" >>"$work/etchctl.log"
   t2=$(term_of)
   echo "$t1 $t2" >"$f.term"
-  [[ -s "$f.json" ]] || echo '{"ok":0,"failed":null,"errors":{"no report":1}}' >"$f.json"
+  if [[ ! -s "$f.json" ]]; then
+    # No report: etchctl gave up before measuring; its own message says why.
+    jq -cn --arg e "$(grep -m1 -E 'Exception|rror' "$f.err" | sed 's/^[^:]*Exception: //' | cut -c1-120)" \
+      '{ok: 0, failed: null, errors: {(if $e == "" then "no report" else $e end): 1}}' >"$f.json"
+  fi
   if [[ $rc -ne 0 ]]; then
     log "  FAILED: $name on $sys round $round: exit $rc: $(jq -c .errors "$f.json")"
     failures+=("$name on $sys round $round: etchctl bench exit $rc, errors $(jq -c .errors "$f.json")")
@@ -167,47 +175,31 @@ bench() {
   [[ "$t1" == "$t2" ]] || log "  note: raft term changed during $name ($t1 -> $t2)"
 }
 
-# writer ID ENDPOINT FILE: puts in a loop until $stop exists; one line per attempt:
-# "start_us end_us exit_code".
-writer() {
-  local n=0 s e rc
-  while [[ ! -e "$stop" ]]; do
-    s=${EPOCHREALTIME/[.,]/}
-    rc=0
-    "$ETCDCTL_BIN" --endpoints="$2" --dial-timeout=1s --command-timeout="$WRITE_TIMEOUT" \
-      put "failover/w$1" "$n" >/dev/null 2>&1 || rc=$?
-    e=${EPOCHREALTIME/[.,]/}
-    echo "$s $e $rc" >>"$3"
-    n=$((n + 1))
-    sleep 0.02
-  done
-}
-
 # failover ROUND REP: kill the leader under a light write load through the others; the time from
 # the kill to the end of the first successful put started after it. The member is restarted.
 failover() {
-  local round=$1 rep=$2 l s1 s2 w t0 first now deadline files=() r
+  local round=$1 rep=$2 l s1 s2 w t0 first now deadline file targets=()
   wait_ready "before failover $rep"
   l=$(leader_of 1 2 3)
   [[ -n "$l" ]] || die "$sys: no leader before failover $rep"
   s1=$(((l % 3) + 1))
   s2=$(((s1 % 3) + 1))
   stop="$work/stop.$sys.$round.$rep"
-  writer_pids=""
+  file="$work/writes.$sys.$round.$rep"
   for w in $(seq 1 "$WRITERS"); do
-    files+=("$work/writes.$sys.$round.$rep.$w")
-    : >"${files[-1]}"
-    if ((w % 2)); then r=$s1; else r=$s2; fi
-    writer "$w" "$(eps "$r")" "${files[-1]}" &
-    writer_pids+=" $!"
+    if ((w % 2)); then targets+=("$(eps "$s1")"); else targets+=("$(eps "$s2")"); fi
   done
+  # One JVM, one connection per writer, started before the clock (compiling it takes seconds).
+  java -cp "$root/etch-cli/target/etch-cli.jar:$root/etch-cli/target/lib/*" \
+    "$root/bench/FailoverProbe.java" "$stop" "$WRITE_TIMEOUT_MS" "$WRITE_PAUSE_MS" "${targets[@]}" \
+    >"$file" 2>"$file.err" &
+  writer_pids=$!
   # Steady state first: every writer has had a put succeed through its follower.
-  deadline=$((SECONDS + 30))
-  for w in "${files[@]}"; do
-    until grep -q ' 0$' "$w"; do
-      ((SECONDS < deadline)) || die "$sys: puts through the followers fail before the kill (see $w)"
-      sleep 0.1
-    done
+  deadline=$((SECONDS + 60))
+  until [[ "$(awk '$3 == 0 { print $4 }' "$file" | sort -u | wc -l)" -ge "$WRITERS" ]]; do
+    kill -0 "$writer_pids" 2>/dev/null || { cat "$file.err" >&2; die "$sys: FailoverProbe exited"; }
+    ((SECONDS < deadline)) || die "$sys: puts through the followers fail before the kill (see $file)"
+    sleep 0.2
   done
   sleep 1
   t0=${EPOCHREALTIME/[.,]/}
@@ -217,14 +209,14 @@ failover() {
   deadline=$((SECONDS + FAILOVER_LIMIT))
   while [[ -z "$first" ]] && ((SECONDS < deadline)); do
     sleep 0.05
-    first=$(awk -v t0="$t0" '$3 == 0 && $1 >= t0 && (m == "" || $2 < m) { m = $2 } END { print m }' "${files[@]}")
+    first=$(awk -v t0="$t0" '$3 == 0 && $1 >= t0 && (m == "" || $2 < m) { m = $2 } END { print m }' "$file")
   done
-  touch "$stop" # each writer ends after its current put (at most --dial-timeout + --command-timeout)
-  wait $writer_pids || true
+  touch "$stop" # each writer ends after its current put (at most WRITE_TIMEOUT_MS)
+  wait "$writer_pids" || true
   writer_pids=""
   local failed new load
   load=$(cut -d' ' -f1 /proc/loadavg)
-  failed=$(awk -v t0="$t0" -v f="${first:-99999999999999999}" '$1 >= t0 && $2 <= f && $3 != 0' "${files[@]}" | wc -l)
+  failed=$(awk -v t0="$t0" -v f="${first:-99999999999999999}" '$1 >= t0 && $2 <= f && $3 != 0' "$file" | wc -l)
   new=$(leader_of "$s1" "$s2")
   if [[ -z "$first" ]]; then
     log "  FAILED: $sys round $round failover $rep: no put succeeded within $FAILOVER_LIMIT s of killing m$l"
@@ -271,15 +263,18 @@ row() { # NAME ROUND LABEL: one round's figures
   fb=$(json_fails "$work/json/$b.json" | sed 's/^/ etch/')
   echo "| $3$fa$fb | $(get "$a" .rps) | $(get "$b" .rps) | $(ratio "$(get "$b" .rps)" "$(get "$a" .rps)") | $(ms "$(get "$a" .p50_us)") | $(ms "$(get "$b" .p50_us)") | $(ms "$(get "$a" .p99_us)") | $(ms "$(get "$b" .p99_us)") | $(ratio "$(get "$b" .p99_us)" "$(get "$a" .p99_us)") | $(cat "$work/json/$a.load") / $(cat "$work/json/$b.load") | $(cat "$work/json/$a.term" | tr ' ' '>') / $(cat "$work/json/$b.term" | tr ' ' '>') |"
 }
-mean_row() { # NAME LABEL: the mean over rounds
-  local s e r
+mean_row() { # NAME: the mean over the rounds in which both succeeded
+  local s e r ok=()
   declare -A v
+  for r in $(seq 1 "$ROUNDS"); do
+    [[ -n "$(get "etcd.r$r.$1" .rps)" && -n "$(get "etch.r$r.$1" .rps)" ]] && ok+=("$r")
+  done
   for s in etcd etch; do
     for e in .rps .p50_us .p99_us; do
-      v[$s$e]=$(for r in $(seq 1 "$ROUNDS"); do get "$s.r$r.$1" "$e"; echo; done | mean)
+      v[$s$e]=$(for r in "${ok[@]}"; do get "$s.r$r.$1" "$e"; echo; done | mean)
     done
   done
-  echo "| **$2** | ${v[etcd.rps]} | ${v[etch.rps]} | **$(ratio "${v[etch.rps]}" "${v[etcd.rps]}")** | $(ms "${v[etcd.p50_us]}") | $(ms "${v[etch.p50_us]}") | $(ms "${v[etcd.p99_us]}") | $(ms "${v[etch.p99_us]}") | **$(ratio "${v[etch.p99_us]}" "${v[etcd.p99_us]}")** | | |"
+  echo "| **$2, mean of ${#ok[@]} round(s) where both ran** | ${v[etcd.rps]} | ${v[etch.rps]} | **$(ratio "${v[etch.rps]}" "${v[etcd.rps]}")** | $(ms "${v[etcd.p50_us]}") | $(ms "${v[etch.p50_us]}") | $(ms "${v[etcd.p99_us]}") | $(ms "${v[etch.p99_us]}") | **$(ratio "${v[etch.p99_us]}" "${v[etcd.p99_us]}")** | | |"
 }
 fo() { # SYS COLUMN -> that column of every failover, one a line
   awk -v c="$2" '{ print $c }' "$work/json/$1.failover" 2>/dev/null || true
@@ -306,13 +301,13 @@ out="$root/bench/results/$(date +%Y-%m-%d-%H%M)-cluster.md"
   echo "| workload | etcd req/s | etch req/s | ratio | etcd p50 | etch p50 | etcd p99 | etch p99 | ratio p99 | load etcd / etch | term etcd / etch |"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   for r in $(seq 1 "$ROUNDS"); do row put "$r" "put, round $r, $PUT_TOTAL"; done
-  mean_row put "put, mean of $ROUNDS rounds"
+  mean_row put put
   for r in $(seq 1 "$ROUNDS"); do row range-l "$r" "range linearizable, round $r, $RANGE_TOTAL"; done
-  mean_row range-l "range linearizable, mean of $ROUNDS rounds"
+  mean_row range-l "range linearizable"
   echo
   echo "## Leader failover"
   echo
-  echo "$WRITERS etcdctl put loops (each put with --command-timeout=$WRITE_TIMEOUT, 20 ms apart), half through each follower;"
+  echo "$WRITERS put loops (bench/FailoverProbe.java: one gRPC connection each, a $WRITE_TIMEOUT_MS ms deadline per put, $WRITE_PAUSE_MS ms apart), half through each follower;"
   echo "SIGKILL of the leader; failover = from the kill to the end of the first successful put started after it."
   echo "A follower campaigns after a randomized $ELECTION_MS–$((2 * ELECTION_MS - 1)) ms without a heartbeat (raft's election timeout), so"
   echo "about $ELECTION_MS–$((2 * ELECTION_MS)) ms plus an election round is expected. The killed member is restarted and the cluster"
