@@ -11,7 +11,9 @@ set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 etchctl="$root/bin/etchctl"
-ETCD_BIN="${ETCD_BIN:-/usr/bin/etcd}"
+BENCH_NAME=compare
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 PUT_TOTAL="${PUT_TOTAL:-100000}"     # put at 100 conns / 1000 clients; also loads the RSS keys
 SINGLE_TOTAL="${SINGLE_TOTAL:-2000}" # put, 1 conn / 1 client
 RANGE_TOTAL="${RANGE_TOTAL:-100000}" # range (l and s) at 100 conns / 1000 clients
@@ -19,62 +21,23 @@ TXN_TOTAL="${TXN_TOTAL:-30000}"      # txn-put at 100 conns / 1000 clients
 WATCH_PUTS="${WATCH_PUTS:-300}"      # watch: 100 watchers on 10 streams, puts at 100/s
 RSS_KEYS="${RSS_KEYS:-100000}"       # issue 5: RSS with 100,000 keys of 256 bytes
 
-log() { echo "[compare $(date +%T)] $*" >&2; }
-
-if [[ ! -x "$ETCD_BIN" ]]; then
-  log "etcd not found at $ETCD_BIN; installing Debian's etcd-server and etcd-client"
-  apt-get install -y etcd-server etcd-client >&2
-fi
-command -v jq >/dev/null || { log "jq is needed: apt-get install -y jq"; exit 2; }
-
-# Build both programs before the clock starts (first use builds).
-"$root/bin/etch" --version >/dev/null
-"$etchctl" --version >/dev/null
+need_etcd
+build_etch "$root"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/etch-compare.XXXXXX")"
 etcd_pid=""
 etch_pid=""
 cleanup() {
-  for pid in $etcd_pid $etch_pid; do
-    if kill -0 "$pid" 2>/dev/null; then
-      kill -TERM "$pid" 2>/dev/null || true
-      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-  done
+  stop_pid $etcd_pid $etch_pid
   rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# A free TCP port on 127.0.0.1 that no earlier call returned.
-taken=" "
-free_port() {
-  local p
-  while true; do
-    p=$((20000 + RANDOM % 30000))
-    [[ "$taken" == *" $p "* ]] && continue
-    if ! ss -Hltn "sport = :$p" | grep -q .; then
-      taken+="$p "
-      echo "$p"
-      return
-    fi
-  done
-}
-
-wait_port() { # name port pid
-  for _ in $(seq 1 300); do
-    if (echo >/dev/tcp/127.0.0.1/"$2") 2>/dev/null; then return 0; fi
-    kill -0 "$3" 2>/dev/null || { log "$1 exited; log:"; tail -20 "$work/$1.log" >&2; exit 1; }
-    sleep 0.2
-  done
-  log "$1 did not listen on $2"; exit 1
-}
-
 etcd_client=$(free_port); etcd_peer=$(free_port)
 etch_client=$(free_port); etch_peer=$(free_port)
 
-log "starting etcd $("$ETCD_BIN" --version | awk 'NR == 1 {print $3}') on :$etcd_client (data $work/etcd)"
+log "starting etcd $(etcd_version) on :$etcd_client (data $work/etcd)"
 "$ETCD_BIN" --name bench --data-dir "$work/etcd" \
   --listen-client-urls "http://127.0.0.1:$etcd_client" \
   --advertise-client-urls "http://127.0.0.1:$etcd_client" \
@@ -92,8 +55,8 @@ log "starting etch on :$etch_client (data $work/etch)"
   --initial-cluster "bench=http://127.0.0.1:$etch_peer" >"$work/etch.log" 2>&1 &
 etch_pid=$!
 
-wait_port etcd "$etcd_client" "$etcd_pid"
-wait_port etch "$etch_client" "$etch_pid"
+wait_port etcd "$etcd_client" "$etcd_pid" "$work/etcd.log"
+wait_port etch "$etch_client" "$etch_pid" "$work/etch.log"
 
 declare -A port=([etcd]=$etcd_client [etch]=$etch_client)
 declare -A pid=([etcd]=$etcd_pid [etch]=$etch_pid)
@@ -153,18 +116,11 @@ elapsed=$((SECONDS - started))
 load_end="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ---- the table ----
-ratio() { # etch etcd -> etch/etcd with 2 decimals, or n/a
-  awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || a == "null" || b == "null" || b == 0) print "n/a"; else printf "%.2f", a / b }'
-}
-ms() { awk -v u="$1" 'BEGIN { if (u == "" || u == "null") print "n/a"; else printf "%.2f", u / 1000 }'; }
-# A figure from a run's JSON line; empty (shown n/a) when the run had no successful request.
-get() { jq -r "if (.ok // 0) > 0 then ($2 // empty) else empty end" "$work/$1.json"; }
-fails() { # NAME SERVER -> "" or " (N failed: first error)"
-  jq -r 'if (.failed // 1) != 0 then " (\(.failed // "?") failed: \(.errors | keys[0] // "" | .[0:60]))" else empty end' \
-    "$work/$1.$2.json"
-}
+# ratio and ms come from lib.sh.
+get() { json_get "$work/$1.json" "$2"; }  # NAME.SERVER EXPR
+fails() { json_fails "$work/$1.$2.json"; } # NAME SERVER
 
-etcd_version="$("$ETCD_BIN" --version | awk 'NR == 1 {print $3}')"
+etcd_version="$(etcd_version)"
 java_version="$(java -version 2>&1 | awk 'NR == 1')"
 etch_commit="$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 date_tag="$(date +%Y-%m-%d-%H%M)"
@@ -173,8 +129,7 @@ out="$root/bench/results/$date_tag.md"
 {
   echo "# etch vs etcd $etcd_version — $(date '+%Y-%m-%d %H:%M %Z')"
   echo
-  echo "One member each on 127.0.0.1, default flags, data dirs on the same disk ($(df -P "$work" | awk 'NR==2 {print $1}')),"
-  echo "$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem:/ {print $2}') GiB RAM;"
+  echo "One member each on 127.0.0.1, default flags, $(machine "$work");"
   echo "etch $etch_commit on $java_version; client: etchctl bench (one JVM per run, on the same cores)."
   echo "Load average (1/5/15 min) at start: $load_start; at end: $load_end. Runs alternate etcd, etch per workload; $elapsed s in all."
   echo "Keys 8 bytes, values 256 bytes. Latencies in ms. Ratio = etch / etcd (throughput: higher is better; latency and RSS: lower is better)."
