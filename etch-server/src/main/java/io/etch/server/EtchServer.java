@@ -107,6 +107,11 @@ public final class EtchServer implements AutoCloseable {
   private final Tuning tuning;
   private AutoCompactor compactor;
   private final AtomicBoolean closed = new AtomicBoolean();
+  private final AtomicBoolean retiring = new AtomicBoolean();
+  private volatile long lastRemovalCheck = System.nanoTime() - 2_000_000_000L;
+
+  /** The ids of the members as of the last applied change; empty until bootstrap is applied. */
+  private volatile Set<Long> memberIds = Set.of();
 
   /** Whether this member is a learner (as of the last applied membership change). */
   private volatile boolean learner;
@@ -286,6 +291,8 @@ public final class EtchServer implements AutoCloseable {
           }
         });
     membership.setListener(new MembershipEffects());
+    memberIds = Set.copyOf(store.members().stream().map(MemberRecord::id).toList());
+    transport.onRemoved(this::peerSaysRemoved);
     learner = store.members().stream().anyMatch(m -> m.id() == memberId && m.isLearner());
     raft = new RaftNode(rc, wal, transport, sm, tickMs, System::nanoTime);
     transport.bind(raft, this::openSnapshot);
@@ -344,7 +351,11 @@ public final class EtchServer implements AutoCloseable {
               .addService(
                   ServerInterceptors.intercept(
                       new PeerService(
-                          raft, this::membersForJoiners, transport::blocks, this::receiveSnapshot),
+                          raft,
+                          this::membersForJoiners,
+                          transport::blocks,
+                          this::receiveSnapshot,
+                          id -> !memberIds.isEmpty() && !memberIds.contains(id)),
                       PeerService.clusterCheck(clusterId)))
               .build()
               .start();
@@ -647,6 +658,7 @@ public final class EtchServer implements AutoCloseable {
       }
     }
     transport.retainPeers(ids);
+    memberIds = Set.copyOf(ids);
     watchHub.restored(store.currentRevision());
     log.info(
         "installed snapshot at index {}: store at revision {} (was {}), consistent index {}",
@@ -674,6 +686,9 @@ public final class EtchServer implements AutoCloseable {
   private final class MembershipEffects implements Membership.Listener {
     @Override
     public void memberAdded(MemberRecord m) {
+      Set<Long> ids = new HashSet<>(memberIds);
+      ids.add(m.id());
+      memberIds = Set.copyOf(ids);
       if (m.id() == memberId) {
         learner = m.isLearner();
       }
@@ -694,6 +709,9 @@ public final class EtchServer implements AutoCloseable {
 
     @Override
     public void memberRemoved(long id) {
+      Set<Long> ids = new HashSet<>(memberIds);
+      ids.remove(id);
+      memberIds = Set.copyOf(ids);
       if (id != memberId) {
         transport.removePeer(id);
         return;
@@ -702,12 +720,7 @@ public final class EtchServer implements AutoCloseable {
       // raft says they do not, or until every remaining member shows it applied the removal (raft
       // cannot tell a removed follower that, once the leader stops sending to it), then stop as
       // etcd stops a removed member.
-      List<URI> remaining = new ArrayList<>();
-      for (MemberRecord m : store.members()) {
-        if (m.id() != memberId && !m.peerURLs().isEmpty()) {
-          remaining.add(URI.create(m.peerURLs().get(0)));
-        }
-      }
+      List<URI> remaining = otherPeerUrls();
       Thread t =
           new Thread(
               () -> {
@@ -721,13 +734,52 @@ public final class EtchServer implements AutoCloseable {
                     return;
                   }
                 }
-                log.warn("the member has been permanently removed from the cluster; stopping");
-                close();
+                retire();
               },
               "etch-retire");
       t.setDaemon(true);
       t.start();
     }
+  }
+
+  /** The first peer URL of every other member this member knows of. */
+  private List<URI> otherPeerUrls() {
+    List<URI> out = new ArrayList<>();
+    for (MemberRecord m : store.members()) {
+      if (m.id() != memberId && !m.peerURLs().isEmpty()) {
+        out.add(URI.create(m.peerURLs().get(0)));
+      }
+    }
+    return out;
+  }
+
+  private void retire() {
+    if (retiring.compareAndSet(false, true) && !closed.get()) {
+      log.warn("the member has been permanently removed from the cluster; stopping");
+      close();
+    }
+  }
+
+  /**
+   * A peer refused our messages because we are not among its members (etcd's "removed member"
+   * answer). That happens to a member removed before it applied its own removal (the leader stopped
+   * sending to it first), but also to a new member talking to a peer that has not applied its
+   * addition yet; so it only retires once every other member it knows confirms, and checks at most
+   * every two seconds.
+   */
+  private void peerSaysRemoved() {
+    long now = System.nanoTime();
+    if (retiring.get() || closed.get() || now - lastRemovalCheck < 2_000_000_000L) {
+      return;
+    }
+    lastRemovalCheck = now;
+    CompletableFuture.runAsync(
+        () -> {
+          List<URI> others = otherPeerUrls();
+          if (!others.isEmpty() && othersAppliedRemoval(others)) {
+            retire();
+          }
+        });
   }
 
   /** Whether every member at these peer URLs answers with a membership that no longer has us. */

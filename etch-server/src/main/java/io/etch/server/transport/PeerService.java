@@ -38,6 +38,10 @@ public final class PeerService extends RaftGrpc.RaftImplBase {
   private final Supplier<MembersResponse> members;
   private final LongPredicate dropFrom;
   private final SnapshotSink snapshots;
+  private final LongPredicate removed;
+
+  /** What a member removed from the cluster is told when it still sends raft messages. */
+  public static final String REMOVED = "etcdserver: the member has been permanently removed";
 
   /** Where received state-machine snapshots are stored before raft hears of them. */
   public interface SnapshotSink {
@@ -53,13 +57,17 @@ public final class PeerService extends RaftGrpc.RaftImplBase {
    * @param dropFrom members whose messages are dropped (fault injection, {@link
    *     PeerTransport#block})
    * @param snapshots where snapshots from a leader are stored
+   * @param removed members no longer in the cluster, whose streams are refused with {@link
+   *     #REMOVED} (etcd answers a removed member's messages so that it stops)
    */
   public PeerService(
       RaftNode raft,
       Supplier<MembersResponse> members,
       LongPredicate dropFrom,
-      SnapshotSink snapshots) {
+      SnapshotSink snapshots,
+      LongPredicate removed) {
     this.raft = raft;
+    this.removed = removed;
     this.snapshots = snapshots;
     this.members = members;
     this.dropFrom = dropFrom;
@@ -186,8 +194,18 @@ public final class PeerService extends RaftGrpc.RaftImplBase {
   @Override
   public StreamObserver<RaftBatch> stream(StreamObserver<RaftAck> acks) {
     return new StreamObserver<>() {
+      private boolean refused;
+
       @Override
       public void onNext(RaftBatch batch) {
+        if (refused) {
+          return;
+        }
+        if (batch.getMessagesCount() > 0 && removed.test(batch.getMessages(0).getFrom())) {
+          refused = true;
+          acks.onError(Status.NOT_FOUND.withDescription(REMOVED).asRuntimeException());
+          return;
+        }
         for (RaftMessage m : batch.getMessagesList()) {
           if (dropFrom.test(m.getFrom())) {
             continue;

@@ -60,6 +60,7 @@ public final class PeerTransport implements Transport, AutoCloseable {
   private volatile boolean closed;
   private volatile Set<Long> blocked = Set.of();
   private volatile SnapshotSource snapshots;
+  private volatile Runnable onRemoved = () -> {};
   private final Set<Long> sendingSnapshotTo = ConcurrentHashMap.newKeySet();
 
   /**
@@ -120,6 +121,11 @@ public final class PeerTransport implements Transport, AutoCloseable {
     }
     removePeer(id);
     addPeer(id, urls);
+  }
+
+  /** Called when a peer refuses this member's messages as those of a removed member. */
+  public void onRemoved(Runnable r) {
+    this.onRemoved = r;
   }
 
   /** Drops every peer not in {@code ids} (after a snapshot replaced the membership). */
@@ -381,6 +387,10 @@ public final class PeerTransport implements Transport, AutoCloseable {
                 public void onError(Throwable t) {
                   log.debug("stream to {} failed: {}", Long.toHexString(id), t.toString());
                   broken = true;
+                  String why = io.grpc.Status.fromThrowable(t).getDescription();
+                  if (why != null && why.equals(PeerService.REMOVED)) {
+                    onRemoved.run();
+                  }
                   RaftNode r = raft;
                   if (r != null) {
                     r.reportUnreachable(id);

@@ -108,7 +108,8 @@ class ClusterFaultsTest {
     cluster.kill(f);
     // Damage the last record of its newest WAL segment, as a write cut short by a crash would.
     Path last;
-    try (var files = Files.list(dir.resolve("m" + f).resolve("member").resolve("wal"))) {
+    try (var files =
+        Files.list(cluster.dataRoot.resolve("m" + f).resolve("member").resolve("wal"))) {
       last =
           files
               .filter(p -> p.getFileName().toString().endsWith(".wal"))

@@ -166,6 +166,30 @@ class MembershipChangeTest {
   }
 
   @Test
+  void aMemberRemovedWhileCutOffLearnsItFromItsPeersAndStops() throws Exception {
+    cluster = new TestCluster(dir, 3, EtchServer.Tuning.ETCD);
+    int leader = cluster.awaitLeader();
+    int victim = (leader + 1) % 3;
+    EtchServer removed = cluster.member(victim);
+    // Cut off, it cannot apply (or even receive) its own removal; the other two commit it.
+    cluster.isolate(victim);
+    cluster
+        .client(leader)
+        .getClusterClient()
+        .removeMember(removed.memberId())
+        .get(20, TimeUnit.SECONDS);
+    assertThat(removed.terminated()).isNotDone();
+    // Healed, the leader no longer sends to it; its peers refuse its messages as a removed
+    // member's, and once every other member confirms, it stops.
+    cluster.heal();
+    removed.terminated().get(30, TimeUnit.SECONDS);
+    cluster.members.set(victim, null);
+    assertThat(removed.store().consistentIndex()).isPositive();
+    cluster.client(leader).getKVClient().put(b("k"), b("v")).get(20, TimeUnit.SECONDS);
+    cluster.assertSameData();
+  }
+
+  @Test
   void removingTheLeaderHandsLeadershipOver() throws Exception {
     cluster = new TestCluster(dir, 3, EtchServer.Tuning.ETCD);
     int leader = cluster.awaitLeader();

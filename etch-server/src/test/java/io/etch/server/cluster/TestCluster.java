@@ -27,6 +27,10 @@ import java.util.function.BooleanSupplier;
  */
 final class TestCluster implements AutoCloseable {
   final Path dir;
+
+  /** Where the members' data directories are (a fresh one per start attempt). */
+  Path dataRoot;
+
   final List<EtchServer> members = new ArrayList<>();
   final List<Integer> clientPorts = new ArrayList<>();
   final List<Integer> peerPorts = new ArrayList<>();
@@ -60,6 +64,32 @@ final class TestCluster implements AutoCloseable {
     this.peerScheme = peerScheme;
     this.memberFlags = memberFlags;
     this.extraFlags = List.of(extraFlags);
+    // A port found free can be taken (as some connection's local port) before a member binds
+    // it: start again on fresh ports and fresh data directories, a few times.
+    for (int attempt = 1; ; attempt++) {
+      try {
+        startAll(size, attempt);
+        break;
+      } catch (java.util.concurrent.ExecutionException e) {
+        if (attempt == 3 || !String.valueOf(e.getMessage()).contains("Failed to bind")) {
+          throw e;
+        }
+      }
+    }
+    awaitPublished();
+  }
+
+  private void startAll(int size, int attempt) throws Exception {
+    for (EtchServer m : members) {
+      if (m != null) {
+        m.close();
+      }
+    }
+    members.clear();
+    clientPorts.clear();
+    peerPorts.clear();
+    initialCluster.clear();
+    dataRoot = attempt == 1 ? dir : dir.resolve("attempt-" + attempt);
     for (int i = 0; i < size; i++) {
       addSlot();
       initialCluster.add("m" + i + "=" + peerUrl(i));
@@ -78,10 +108,17 @@ final class TestCluster implements AutoCloseable {
                 }
               }));
     }
+    java.util.concurrent.ExecutionException failed = null;
     for (int i = 0; i < size; i++) {
-      members.set(i, started.get(i).get(60, TimeUnit.SECONDS));
+      try {
+        members.set(i, started.get(i).get(60, TimeUnit.SECONDS));
+      } catch (java.util.concurrent.ExecutionException e) {
+        failed = e;
+      }
     }
-    awaitPublished();
+    if (failed != null) {
+      throw failed;
+    }
   }
 
   /** Waits until every running member lists every member's name and client URLs. */
@@ -121,7 +158,7 @@ final class TestCluster implements AutoCloseable {
   private EtchConfig config(int i, String state, String cluster) throws Exception {
     List<String> args = new ArrayList<>();
     args.add("--name=m" + i);
-    args.add("--data-dir=" + dir.resolve("m" + i));
+    args.add("--data-dir=" + dataRoot.resolve("m" + i));
     args.add("--listen-client-urls=" + clientUrl(i));
     args.add("--advertise-client-urls=" + clientUrl(i));
     args.add("--listen-peer-urls=" + peerUrl(i));
