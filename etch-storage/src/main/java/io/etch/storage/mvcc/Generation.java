@@ -101,38 +101,17 @@ final class Generation implements AutoCloseable {
    * Mutated with {@link #index}, by the apply thread only; a key may be briefly in one map and not
    * the other, which readers cannot tell apart from a key created after their revision.
    */
-  private java.util.concurrent.ConcurrentHashMap<ExactKey, KeyIndex> exact; // as index
-
-  /** A key compared by content, for {@link #exact}. */
-  private static final class ExactKey {
-    final byte[] key;
-    final int hash;
-
-    ExactKey(byte[] key) {
-      this.key = key;
-      this.hash = Arrays.hashCode(key);
-    }
-
-    @Override
-    public boolean equals(Object o) {
-      return o instanceof ExactKey k && hash == k.hash && Arrays.equals(key, k.key);
-    }
-
-    @Override
-    public int hashCode() {
-      return hash;
-    }
-  }
+  private java.util.concurrent.ConcurrentHashMap<KeyRef, KeyIndex> exact; // as index
 
   /** The index entry of exactly {@code key}, or null. Any thread. */
   KeyIndex lookup(byte[] key) {
-    return exact.get(new ExactKey(key));
+    return exact.get(new KeyRef(key));
   }
 
   /** Adds a new key to both maps (apply thread, or open). */
   void insert(KeyIndex ki) {
     index.put(ki.key, ki);
-    exact.put(new ExactKey(ki.key), ki);
+    exact.put(ki, ki); // a KeyIndex is its own hash key
   }
 
   volatile long currentRevision;
@@ -353,11 +332,10 @@ final class Generation implements AutoCloseable {
                     KeyIndex ki = last;
                     // Consecutive revisions often touch the same key (a txn, a hot key).
                     if (ki == null || !Arrays.equals(ki.key, key)) {
-                      ExactKey ek = new ExactKey(key);
-                      ki = exact.get(ek);
+                      ki = exact.get(new KeyRef(key));
                       if (ki == null) {
                         ki = new KeyIndex(key);
-                        exact.put(ek, ki);
+                        exact.put(ki, ki);
                         created.add(ki);
                       }
                     }
@@ -1004,7 +982,7 @@ final class Generation implements AutoCloseable {
     }
     for (byte[] k : empty) {
       KeyIndex gone = index.remove(k);
-      exact.remove(new ExactKey(k));
+      exact.remove(new KeyRef(k));
       cachedBytes.addAndGet(-cost(gone.swapCached(null)));
     }
     return dropped;
