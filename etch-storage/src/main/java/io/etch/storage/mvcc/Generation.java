@@ -853,6 +853,51 @@ final class Generation implements AutoCloseable {
     }
   }
 
+  /**
+   * Bytes of live data, RocksDB's estimate (etcd's db_size_in_use): the live-data estimate of each
+   * column family's SST files plus its memtables. Superseded revisions that MVCC compaction deleted
+   * stop counting here before their space is reclaimed on disk.
+   */
+  public long sizeInUse() {
+    enter();
+    try {
+      long total = 0;
+      for (ColumnFamilyHandle h : handles) {
+        total += db.getLongProperty(h, "rocksdb.estimate-live-data-size");
+        total += db.getLongProperty(h, "rocksdb.cur-size-all-mem-tables");
+      }
+      return total;
+    } catch (RocksDBException e) {
+      throw new StorageException("cannot read size: " + e.getMessage(), e);
+    } finally {
+      exit();
+    }
+  }
+
+  /**
+   * Online defragmentation: a full-range RocksDB compaction of every column family, down to the
+   * bottommost level, which drops deleted revisions and their tombstones and rewrites what is left
+   * compactly. Readers and the apply thread go on meanwhile (RocksDB compacts in the background of
+   * their reads and writes); this call returns when it is done.
+   */
+  public void defragment() {
+    checkUsable();
+    enter();
+    try (org.rocksdb.CompactRangeOptions o =
+        new org.rocksdb.CompactRangeOptions()
+            .setExclusiveManualCompaction(false)
+            .setBottommostLevelCompaction(
+                org.rocksdb.CompactRangeOptions.BottommostLevelCompaction.kForceOptimized)) {
+      for (ColumnFamilyHandle h : handles) {
+        db.compactRange(h, null, null, o);
+      }
+    } catch (RocksDBException e) {
+      throw new StorageException("cannot defragment: " + e.getMessage(), e);
+    } finally {
+      exit();
+    }
+  }
+
   /** Flushes memtables to SST files (benchmarks and tests measure on-disk size with it). */
   public void flush() {
     enter();
