@@ -103,38 +103,17 @@ final class Generation implements AutoCloseable {
    * Mutated with {@link #index}, by the apply thread only; a key may be briefly in one map and not
    * the other, which readers cannot tell apart from a key created after their revision.
    */
-  private java.util.concurrent.ConcurrentHashMap<ExactKey, KeyIndex> exact; // as index
-
-  /** A key compared by content, for {@link #exact}. */
-  private static final class ExactKey {
-    final byte[] key;
-    final int hash;
-
-    ExactKey(byte[] key) {
-      this.key = key;
-      this.hash = Arrays.hashCode(key);
-    }
-
-    @Override
-    public boolean equals(Object o) {
-      return o instanceof ExactKey k && hash == k.hash && Arrays.equals(key, k.key);
-    }
-
-    @Override
-    public int hashCode() {
-      return hash;
-    }
-  }
+  private java.util.concurrent.ConcurrentHashMap<KeyRef, KeyIndex> exact; // as index
 
   /** The index entry of exactly {@code key}, or null. Any thread. */
   KeyIndex lookup(byte[] key) {
-    return exact.get(new ExactKey(key));
+    return exact.get(new KeyRef(key));
   }
 
   /** Adds a new key to both maps (apply thread, or open). */
   void insert(KeyIndex ki) {
     index.put(ki.key, ki);
-    exact.put(new ExactKey(ki.key), ki);
+    exact.put(ki, ki); // a KeyIndex is its own hash key
   }
 
   volatile long currentRevision;
@@ -357,11 +336,10 @@ final class Generation implements AutoCloseable {
                     KeyIndex ki = last;
                     // Consecutive revisions often touch the same key (a txn, a hot key).
                     if (ki == null || !Arrays.equals(ki.key, key)) {
-                      ExactKey ek = new ExactKey(key);
-                      ki = exact.get(ek);
+                      ki = exact.get(new KeyRef(key));
                       if (ki == null) {
                         ki = new KeyIndex(key);
-                        exact.put(ek, ki);
+                        exact.put(ki, ki);
                         created.add(ki);
                       }
                     }
@@ -884,6 +862,51 @@ final class Generation implements AutoCloseable {
     }
   }
 
+  /**
+   * Bytes of live data, RocksDB's estimate (etcd's db_size_in_use): the live-data estimate of each
+   * column family's SST files plus its memtables. Superseded revisions that MVCC compaction deleted
+   * stop counting here before their space is reclaimed on disk.
+   */
+  public long sizeInUse() {
+    enter();
+    try {
+      long total = 0;
+      for (ColumnFamilyHandle h : handles) {
+        total += db.getLongProperty(h, "rocksdb.estimate-live-data-size");
+        total += db.getLongProperty(h, "rocksdb.cur-size-all-mem-tables");
+      }
+      return total;
+    } catch (RocksDBException e) {
+      throw new StorageException("cannot read size: " + e.getMessage(), e);
+    } finally {
+      exit();
+    }
+  }
+
+  /**
+   * Online defragmentation: a full-range RocksDB compaction of every column family, down to the
+   * bottommost level, which drops deleted revisions and their tombstones and rewrites what is left
+   * compactly. Readers and the apply thread go on meanwhile (RocksDB compacts in the background of
+   * their reads and writes); this call returns when it is done.
+   */
+  public void defragment() {
+    checkUsable();
+    enter();
+    try (org.rocksdb.CompactRangeOptions o =
+        new org.rocksdb.CompactRangeOptions()
+            .setExclusiveManualCompaction(false)
+            .setBottommostLevelCompaction(
+                org.rocksdb.CompactRangeOptions.BottommostLevelCompaction.kForceOptimized)) {
+      for (ColumnFamilyHandle h : handles) {
+        db.compactRange(h, null, null, o);
+      }
+    } catch (RocksDBException e) {
+      throw new StorageException("cannot defragment: " + e.getMessage(), e);
+    } finally {
+      exit();
+    }
+  }
+
   /** Flushes memtables to SST files (benchmarks and tests measure on-disk size with it). */
   public void flush() {
     enter();
@@ -1013,7 +1036,7 @@ final class Generation implements AutoCloseable {
     }
     for (byte[] k : empty) {
       KeyIndex gone = index.remove(k);
-      exact.remove(new ExactKey(k));
+      exact.remove(new KeyRef(k));
       cachedBytes.addAndGet(-cost(gone.swapCached(null)));
     }
     return dropped;

@@ -15,7 +15,7 @@ import java.util.function.LongBinaryOperator;
  * list. Readers ignore entries above the revision they read at, so appends of a batch not yet
  * published as the store revision are harmless.
  */
-final class KeyIndex {
+final class KeyIndex extends KeyRef {
   /** Bit set in the sub word of a tombstone entry. */
   static final long TOMBSTONE = 1L << 62;
 
@@ -58,8 +58,15 @@ final class KeyIndex {
 
   private static final Entries EMPTY = new Entries(new long[0], 0);
 
-  final byte[] key;
   private volatile Entries entries = EMPTY;
+
+  /**
+   * Main revision of the newest entry (0 before the first). A reader at revision R that reads R
+   * first and this field after sees at least every entry ≤ R (they were appended before R was
+   * published), so if this is ≤ R it names the newest entry ≤ R: with {@link #cached} holding that
+   * revision, a point read needs neither {@link #entries} nor its array.
+   */
+  private volatile long newest;
 
   /**
    * A recently read or written version of this key (normally its newest), or null: reads at the
@@ -92,6 +99,20 @@ final class KeyIndex {
     return (KeyValue) CACHED.getAndSet(this, kv);
   }
 
+  /**
+   * The cached version if it is this key's newest and at or below {@code rev}, else null (then
+   * {@link #entries} decides). Never a tombstone: a delete clears the cache, and a key cannot be
+   * put and deleted at one revision.
+   */
+  KeyValue cachedNewestAt(long rev) {
+    KeyValue kv = cached;
+    if (kv == null) {
+      return null;
+    }
+    long n = newest;
+    return n <= rev && kv.modRevision() == n ? kv : null;
+  }
+
   /** The cached version if it is the one at revision {@code main}, else null. */
   KeyValue cachedAt(long main) {
     KeyValue kv = cached;
@@ -104,7 +125,7 @@ final class KeyIndex {
   long version;
 
   KeyIndex(byte[] key) {
-    this.key = key;
+    super(key);
   }
 
   Entries entries() {
@@ -149,6 +170,7 @@ final class KeyIndex {
     a[2 * n] = main;
     a[2 * n + 1] = subWord;
     entries = new Entries(a, n + 1);
+    newest = main;
   }
 
   /**

@@ -531,6 +531,27 @@ public final class MvccStore implements AutoCloseable {
     return read(Generation::sizeOnDisk);
   }
 
+  /**
+   * Bytes of live data, RocksDB's estimate: what etcd reports as db_size_in_use. Drops once MVCC
+   * compaction has deleted superseded revisions, before {@link #defragment} returns their space.
+   */
+  public long sizeInUse() {
+    return read(Generation::sizeInUse);
+  }
+
+  /**
+   * etcd's Defragment, online: a full-range RocksDB compaction that reclaims the space of deleted
+   * revisions while reads and writes go on (etcd's blocks the member). Any thread; returns when
+   * done.
+   */
+  public void defragment() {
+    read(
+        g -> {
+          g.defragment();
+          return null;
+        });
+  }
+
   /** Flushes memtables to SST files (benchmarks and tests measure on-disk size with it). */
   public void flush() {
     read(

@@ -144,6 +144,11 @@ final class Ranges {
     if (ki == null) {
       return new RangeResponse(new ResponseHeader(cur), List.of(), false, 0);
     }
+    KeyValue hit = ki.cachedNewestAt(rev);
+    if (hit != null && !filtered && !r.countOnly()) {
+      return new RangeResponse(
+          new ResponseHeader(cur), List.of(r.keysOnly() ? hit.withoutValue() : hit), false, 1);
+    }
     KeyIndex.Entries e = ki.entries();
     int i = e.find(rev);
     if (i == KeyIndex.NONE || e.tombstone(i)) {

@@ -48,6 +48,11 @@ public final class MvccCompareBench {
       long index = store.consistentIndex();
       for (int phase = 0; phase < 2; phase++) {
         int ops = phase == 0 ? n : n / 3;
+        var mx =
+            (com.sun.management.ThreadMXBean)
+                java.lang.management.ManagementFactory.getThreadMXBean();
+        long c0 = mx.getCurrentThreadCpuTime();
+        long a0 = mx.getCurrentThreadAllocatedBytes();
         long t0 = System.nanoTime();
         for (int i = 0; i < ops; ) {
           try (ApplyBatch batch = store.newBatch()) {
@@ -61,6 +66,11 @@ public final class MvccCompareBench {
           }
         }
         report(phase == 0 ? "put new keys" : "put overwrites", ops, t0);
+        System.out.printf(
+            "  ... apply thread: %,.0f puts per CPU-second; %d bytes allocated per put (the"
+                + " benchmark's random 256-byte value included)%n",
+            ops / ((mx.getCurrentThreadCpuTime() - c0) / 1e9),
+            (mx.getCurrentThreadAllocatedBytes() - a0) / ops);
       }
     }
   }
@@ -86,6 +96,7 @@ public final class MvccCompareBench {
       throws InterruptedException {
     LongAdder ops = new LongAdder();
     LongAdder cpu = new LongAdder();
+    LongAdder allocated = new LongAdder();
     long end = System.nanoTime() + seconds * 1_000_000_000L;
     List<Thread> ts = new ArrayList<>();
     for (int t = 0; t < threads; t++) {
@@ -93,8 +104,11 @@ public final class MvccCompareBench {
           new Thread(
               () -> {
                 ThreadLocalRandom r = ThreadLocalRandom.current();
-                var mx = java.lang.management.ManagementFactory.getThreadMXBean();
+                var mx =
+                    (com.sun.management.ThreadMXBean)
+                        java.lang.management.ManagementFactory.getThreadMXBean();
                 long c0 = mx.getCurrentThreadCpuTime();
+                long a0 = mx.getCurrentThreadAllocatedBytes();
                 long local = 0;
                 while ((local & 1023) != 0 || System.nanoTime() < end) {
                   RangeResponse resp = store.range(RangeRequest.of(keys[r.nextInt(keys.length)]));
@@ -105,6 +119,7 @@ public final class MvccCompareBench {
                 }
                 ops.add(local);
                 cpu.add(mx.getCurrentThreadCpuTime() - c0);
+                allocated.add(mx.getCurrentThreadAllocatedBytes() - a0);
               });
       th.start();
       ts.add(th);
@@ -115,8 +130,9 @@ public final class MvccCompareBench {
     }
     double s = (System.nanoTime() - t0) / 1e9;
     System.out.printf(
-        "single-key range, %d thread(s): %,.0f ops/s wall; %,.0f ops per CPU-second per thread%n",
-        threads, ops.sum() / s, ops.sum() / (cpu.sum() / 1e9));
+        "single-key range, %d thread(s): %,.0f ops/s wall; %,.0f ops per CPU-second per thread;"
+            + " %d bytes allocated per op%n",
+        threads, ops.sum() / s, ops.sum() / (cpu.sum() / 1e9), allocated.sum() / ops.sum());
   }
 
   static void restart(Path dir) {
