@@ -55,8 +55,8 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
           return b.setHeader(server.header(store.currentRevision()))
               .setVersion(Main.ETCD_COMPATIBLE_VERSION)
               .setDbSize(size)
-              // RocksDB reclaims space online: what it occupies is what it uses.
-              .setDbSizeInUse(size)
+              // RocksDB's estimate of live data (etcd: the bytes its B+tree pages hold).
+              .setDbSizeInUse(Math.min(size, store.sizeInUse()))
               .setLeader(leader)
               .setRaftIndex(server.raft().committedIndex())
               .setRaftTerm(server.raft().term())
@@ -133,12 +133,21 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
     if (!server.auth().admitMaintenance(out)) {
       return; // root only, as etcd
     }
-    answer(
-        () ->
-            DefragmentResponse.newBuilder()
-                .setHeader(server.header(server.store().currentRevision()))
-                .build(),
-        out);
+    // A full-range RocksDB compaction, online: reads and writes go on meanwhile (etcd's defrag
+    // blocks them while it rewrites the file).
+    CompletableFuture.runAsync(() -> server.store().defragment())
+        .whenComplete(
+            (v, err) -> {
+              if (err != null) {
+                out.onError(EtcdStatus.of(err));
+              } else {
+                out.onNext(
+                    DefragmentResponse.newBuilder()
+                        .setHeader(server.header(server.store().currentRevision()))
+                        .build());
+                out.onCompleted();
+              }
+            });
   }
 
   /**
