@@ -312,7 +312,12 @@ public final class EtchServer implements AutoCloseable {
             ((memberId & 0xffff) << 48) | ((System.currentTimeMillis() & 0xffffffffffL) << 8));
     // etcd's ReqTimeout: 5 s plus two election timeouts.
     requestTimeout = Duration.ofSeconds(5).plus(config.electionTimeout().multipliedBy(2));
-    leaderForwarder = new LeaderForwarder(memberId, raft::leader, store::members);
+    leaderForwarder =
+        new LeaderForwarder(
+            memberId,
+            raft::leader,
+            store::members,
+            config.clientTls() == null ? null : PeerTls.clientContext(config.clientTls()));
   }
 
   /** Opens storage, starts raft and the client listeners. */

@@ -3,6 +3,7 @@ package io.etch.server.transport;
 import io.etch.storage.membership.MemberRecord;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
 import java.net.URI;
 import java.util.List;
 import java.util.Map;
@@ -22,11 +23,18 @@ public final class LeaderForwarder implements AutoCloseable {
   private final Supplier<List<MemberRecord>> members;
   private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
   private volatile boolean closed;
+  private final SslContext tls;
 
-  public LeaderForwarder(long selfId, LongSupplier leader, Supplier<List<MemberRecord>> members) {
+  /**
+   * @param tls the context for {@code https://} client URLs (this member's client certificate and
+   *     the client CA), or null when clients are served in plain text
+   */
+  public LeaderForwarder(
+      long selfId, LongSupplier leader, Supplier<List<MemberRecord>> members, SslContext tls) {
     this.selfId = selfId;
     this.leader = leader;
     this.members = members;
+    this.tls = tls;
   }
 
   /**
@@ -41,15 +49,21 @@ public final class LeaderForwarder implements AutoCloseable {
     for (MemberRecord m : members.get()) {
       if (m.id() == id && !m.clientURLs().isEmpty()) {
         String url = m.clientURLs().get(0);
-        return Optional.of(channels.computeIfAbsent(url, LeaderForwarder::open));
+        return Optional.of(channels.computeIfAbsent(url, this::open));
       }
     }
     return Optional.empty();
   }
 
-  private static ManagedChannel open(String url) {
+  private ManagedChannel open(String url) {
     URI u = URI.create(url);
-    return NettyChannelBuilder.forAddress(u.getHost(), u.getPort()).usePlaintext().build();
+    NettyChannelBuilder b = NettyChannelBuilder.forAddress(u.getHost(), u.getPort());
+    if ("https".equals(u.getScheme()) && tls != null) {
+      b.sslContext(tls);
+    } else {
+      b.usePlaintext();
+    }
+    return b.build();
   }
 
   @Override
