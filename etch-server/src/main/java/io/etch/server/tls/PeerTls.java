@@ -40,10 +40,13 @@ public final class PeerTls {
       if (c.autoGenerate()) {
         SelfSigned.ensure(c.certFile(), c.keyFile());
       }
+      // Both re-read their files when they change, as the listening side does: rotation needs
+      // no restart on either end of a peer connection.
       SslContextBuilder b =
-          SslContextBuilder.forClient().keyManager(c.certFile().toFile(), c.keyFile().toFile());
+          SslContextBuilder.forClient()
+              .keyManager(new ReloadingKeyManager(c.certFile(), c.keyFile()));
       if (c.trustedCaFile() != null) {
-        b.trustManager(c.trustedCaFile().toFile());
+        b.trustManager(new ReloadingTrustManager(c.trustedCaFile()));
       } else if (c.autoGenerate()) {
         b.trustManager(InsecureTrustManagerFactory.INSTANCE);
       }

@@ -100,13 +100,20 @@ final class ReloadingKeyManager extends X509ExtendedKeyManager {
     return loaded.delegate().getServerAliases(keyType, issuers);
   }
 
+  // The client side: a member dialling its peers presents the same (re-read) certificate.
+
   @Override
   public String[] getClientAliases(String keyType, Principal[] issuers) {
-    return null; // a server key only
+    return loaded.delegate().getClientAliases(keyType, issuers);
   }
 
   @Override
   public String chooseClientAlias(String[] keyType, Principal[] issuers, Socket socket) {
-    return null;
+    return current().chooseClientAlias(keyType, issuers, socket);
+  }
+
+  @Override
+  public String chooseEngineClientAlias(String[] keyType, Principal[] issuers, SSLEngine engine) {
+    return current().chooseEngineClientAlias(keyType, issuers, engine);
   }
 }
