@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Issue 5's memory figure alone: RSS of etcd and etch after the same load compare.sh applies
+# before it reads RSS (warm-ups, 100,000 sequential puts of 256 B at 100 conns / 1000 clients,
+# 2,000 at 1 client), without the rest of compare.sh's workloads. Faster to iterate on.
+#
+# Usage: bench/rss.sh                 RSS of both, and the ratio
+#        ETCH_JAVA_OPTS=... bench/rss.sh   try other JVM options (as bin/etch takes them)
+#        DIAG=1 bench/rss.sh          also etch's breakdown: /proc smaps_rollup, the JVM's native
+#                                     memory summary (adds -XX:NativeMemoryTracking=summary, which
+#                                     itself costs a few MiB) and the heap, into $OUT_DIR
+#        ONLY=etch bench/rss.sh       one server only (no ratio)
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+etchctl="$root/bin/etchctl"
+ETCD_BIN="${ETCD_BIN:-/usr/bin/etcd}"
+RSS_KEYS="${RSS_KEYS:-100000}"
+ONLY="${ONLY:-}"
+OUT_DIR="${OUT_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/etch-rss-out.XXXXXX")}"
+mkdir -p "$OUT_DIR"
+log() { echo "[rss $(date +%T)] $*" >&2; }
+
+servers=(etcd etch)
+[[ -n "$ONLY" ]] && servers=("$ONLY")
+
+"$root/bin/etch" --version >/dev/null
+"$etchctl" --version >/dev/null
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/etch-rss.XXXXXX")"
+declare -A pid=()
+cleanup() {
+  for p in "${pid[@]}"; do
+    if kill -0 "$p" 2>/dev/null; then
+      kill -TERM "$p" 2>/dev/null || true
+      for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
+      kill -KILL "$p" 2>/dev/null || true
+    fi
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+taken=" "
+free_port() {
+  local p
+  while true; do
+    p=$((20000 + RANDOM % 30000))
+    [[ "$taken" == *" $p "* ]] && continue
+    if ! ss -Hltn "sport = :$p" | grep -q .; then
+      taken+="$p "
+      echo "$p"
+      return
+    fi
+  done
+}
+wait_port() { # name port pid
+  for _ in $(seq 1 300); do
+    if (echo >/dev/tcp/127.0.0.1/"$2") 2>/dev/null; then return 0; fi
+    kill -0 "$3" 2>/dev/null || { log "$1 exited; log:"; tail -20 "$work/$1.log" >&2; exit 1; }
+    sleep 0.2
+  done
+  log "$1 did not listen on $2"; exit 1
+}
+
+declare -A port=()
+for s in "${servers[@]}"; do
+  client=$(free_port); peer=$(free_port)
+  port[$s]=$client
+  flags=(--name bench --data-dir "$work/$s"
+    --listen-client-urls "http://127.0.0.1:$client" --advertise-client-urls "http://127.0.0.1:$client"
+    --listen-peer-urls "http://127.0.0.1:$peer" --initial-advertise-peer-urls "http://127.0.0.1:$peer"
+    --initial-cluster "bench=http://127.0.0.1:$peer")
+  if [[ $s == etcd ]]; then
+    "$ETCD_BIN" "${flags[@]}" >"$work/etcd.log" 2>&1 &
+  else
+    # bin/etch's JVM options (or ETCH_JAVA_OPTS), plus native memory tracking for DIAG.
+    JAVA_TOOL_OPTIONS="${JAVA_TOOL_OPTIONS:-}${DIAG:+ -XX:NativeMemoryTracking=summary}" \
+      "$root/bin/etch" "${flags[@]}" >"$work/etch.log" 2>&1 &
+  fi
+  pid[$s]=$!
+  wait_port "$s" "$client" "${pid[$s]}"
+done
+
+run() { # SERVER ARGS...
+  local s=$1
+  shift
+  "$etchctl" bench "$@" --endpoints="http://127.0.0.1:${port[$s]}" -w json >>"$work/bench.$s.json" \
+    2>>"$work/etchctl.log" || log "  $s: etchctl bench $1 exited $?"
+}
+
+load_start="$(cut -d' ' -f1-3 /proc/loadavg)"
+for s in "${servers[@]}"; do
+  log "loading $s"
+  run "$s" put --conns=10 --clients=100 --total=3000 --val-size=256
+  run "$s" range --consistency=l --conns=10 --clients=100 --total=3000 --key-size=7 \
+    --key-space-size=100 --val-size=256
+  run "$s" txn-put --conns=10 --clients=100 --total=1000 --val-size=256
+  run "$s" put --conns=100 --clients=1000 --total="$RSS_KEYS" \
+    --key-space-size="$RSS_KEYS" --sequential-keys --val-size=256
+  run "$s" put --conns=1 --clients=1 --total=2000 \
+    --key-space-size="$RSS_KEYS" --sequential-keys --val-size=256
+done
+declare -A rss=()
+for s in "${servers[@]}"; do rss[$s]=$(ps -o rss= -p "${pid[$s]}" | tr -d ' '); done
+load_end="$(cut -d' ' -f1-3 /proc/loadavg)"
+
+if [[ -n "${DIAG:-}" && -n "${pid[etch]:-}" ]]; then
+  p=$(pgrep -P "${pid[etch]}" java || echo "${pid[etch]}") # bin/etch execs java: same pid
+  cat "/proc/$p/smaps_rollup" >"$OUT_DIR/smaps_rollup.txt"
+  cat "/proc/$p/status" >"$OUT_DIR/status.txt"
+  pmap -x "$p" >"$OUT_DIR/pmap.txt" 2>&1 || true
+  jcmd "$p" VM.native_memory summary >"$OUT_DIR/nmt.txt" 2>&1 || true
+  jcmd "$p" GC.heap_info >"$OUT_DIR/heap.txt" 2>&1 || true
+  jcmd "$p" GC.class_histogram >"$OUT_DIR/histo.txt" 2>&1 || true
+  ls -l "/proc/$p/task" | wc -l >"$OUT_DIR/threads.txt"
+  for t in /proc/"$p"/task/*; do cat "$t/comm"; done | sed 's/[-_ ]*[0-9]*$//' | sort | uniq -c \
+    | sort -rn >>"$OUT_DIR/threads.txt"
+  cp "$work/etch.log" "$OUT_DIR/etch.log"
+  # How much of the rest is memory glibc's malloc holds free (RocksDB and JNI allocate there).
+  jcmd "$p" System.trim_native_heap >"$OUT_DIR/trim.txt" 2>&1 || true
+  echo "RSS after System.trim_native_heap: $(($(ps -o rss= -p "$p") / 1024)) MiB" >>"$OUT_DIR/trim.txt"
+  log "etch diagnostics in $OUT_DIR"
+fi
+for s in "${servers[@]}"; do
+  log "$s: RSS $((rss[$s] / 1024)) MiB ($(jq -s "[.[] | select(.ok > 0)] | map(.failed) | add" \
+    "$work/bench.$s.json") failed requests)"
+done
+if [[ -z "$ONLY" ]]; then
+  awk -v a="${rss[etch]}" -v b="${rss[etcd]}" \
+    'BEGIN { printf "RSS after keys: etcd %d MiB, etch %d MiB, ratio %.2f\n", b / 1024, a / 1024, a / b }'
+fi
+# Put throughput on the loaded servers (PUT_CHECK=1): the brief's quick regression check.
+if [[ -n "${PUT_CHECK:-}" ]]; then
+  for s in "${servers[@]}"; do
+    rm -f "$work/check.json"
+    "$etchctl" bench put --conns=100 --clients=1000 --total=50000 --val-size=256 \
+      --endpoints="http://127.0.0.1:${port[$s]}" -w json >"$work/check.json" 2>>"$work/etchctl.log" || true
+    echo "$s put 100 conns / 1000 clients, 50000: $(jq -r '"\(.rps) req/s, p99 \(.p99_us / 1000) ms, \(.failed) failed"' "$work/check.json")"
+  done
+fi
+echo "load average at start: $load_start; at end: $load_end"
