@@ -17,10 +17,47 @@ import java.util.concurrent.TimeUnit;
 public final class TestServer {
   private TestServer() {}
 
+  private static final java.util.Set<Integer> HANDED_OUT =
+      java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  /**
+   * A port free to listen on, below the kernel's ephemeral range: a port from that range (what
+   * {@code new ServerSocket(0)} gives) can be taken as the local port of some outgoing connection
+   * between this call and the listener's bind, which happened in CI. Never the same port twice in
+   * one JVM.
+   */
   public static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
+    int low = 32768;
+    try {
+      String[] range =
+          java.nio.file.Files.readString(
+                  java.nio.file.Path.of("/proc/sys/net/ipv4/ip_local_port_range"))
+              .trim()
+              .split("\\s+");
+      low = Integer.parseInt(range[0]);
+    } catch (IOException | RuntimeException e) {
+      // not Linux, or unreadable: keep the usual default
     }
+    int from = 10000;
+    if (low - from < 1000) {
+      try (ServerSocket s = new ServerSocket(0)) {
+        return s.getLocalPort();
+      }
+    }
+    java.util.concurrent.ThreadLocalRandom r = java.util.concurrent.ThreadLocalRandom.current();
+    for (int attempt = 0; attempt < 1000; attempt++) {
+      int port = from + r.nextInt(low - from);
+      if (!HANDED_OUT.add(port)) {
+        continue;
+      }
+      try (ServerSocket s = new ServerSocket()) {
+        s.bind(new java.net.InetSocketAddress("127.0.0.1", port));
+        return port;
+      } catch (IOException taken) {
+        // in use: try another
+      }
+    }
+    throw new IOException("no free port below " + low);
   }
 
   /** Flags for a member in {@code dataDir} serving clients on {@code port}, plus {@code extra}. */
