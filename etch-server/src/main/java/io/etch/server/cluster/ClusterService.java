@@ -68,19 +68,14 @@ public final class ClusterService extends ClusterGrpc.ClusterImplBase {
         req.getLinearizable()
             ? server.linearizableBarrier()
             : CompletableFuture.completedFuture(null);
-    ready.whenComplete(
-        (v, err) -> {
-          if (err != null) {
-            out.onError(EtcdStatus.of(err));
-            return;
-          }
-          out.onNext(
-              MemberListResponse.newBuilder()
-                  .setHeader(server.header(0))
-                  .addAllMembers(members())
-                  .build());
-          out.onCompleted();
-        });
+    reply(
+        ready.thenApply(
+            v ->
+                MemberListResponse.newBuilder()
+                    .setHeader(server.header(0))
+                    .addAllMembers(members())
+                    .build()),
+        out);
   }
 
   @Override
@@ -121,23 +116,18 @@ public final class ClusterService extends ClusterGrpc.ClusterImplBase {
     MemberRecord added = new MemberRecord(id, "", urls, List.of(), req.getIsLearner());
     ConfChangeType type =
         req.getIsLearner() ? ConfChangeType.ADD_LEARNER_NODE : ConfChangeType.ADD_NODE;
-    server
-        .proposeConfChange(type, id, added)
-        .whenComplete(
-            (after, err) -> {
-              if (err != null) {
-                out.onError(EtcdStatus.of(err));
-                return;
-              }
+    CompletableFuture<List<MemberRecord>> f = server.proposeConfChange(type, id, added);
+    reply(
+        f.thenApply(
+            after -> {
               log.info("added member {} with peer URLs {}", Long.toHexString(id), urls);
-              out.onNext(
-                  MemberAddResponse.newBuilder()
-                      .setHeader(server.header(0))
-                      .setMember(toProto(added))
-                      .addAllMembers(sorted(after))
-                      .build());
-              out.onCompleted();
-            });
+              return MemberAddResponse.newBuilder()
+                  .setHeader(server.header(0))
+                  .setMember(toProto(added))
+                  .addAllMembers(sorted(after))
+                  .build();
+            }),
+        out);
   }
 
   @Override
@@ -155,22 +145,18 @@ public final class ClusterService extends ClusterGrpc.ClusterImplBase {
       out.onError(EtcdStatus.NOT_ENOUGH_STARTED_MEMBERS.exception());
       return;
     }
-    server
-        .proposeConfChange(ConfChangeType.REMOVE_NODE, m.id(), null)
-        .whenComplete(
-            (after, err) -> {
-              if (err != null) {
-                out.onError(EtcdStatus.of(err));
-                return;
-              }
+    CompletableFuture<List<MemberRecord>> f =
+        server.proposeConfChange(ConfChangeType.REMOVE_NODE, m.id(), null);
+    reply(
+        f.thenApply(
+            after -> {
               log.info("removed member {}", Long.toHexString(m.id()));
-              out.onNext(
-                  MemberRemoveResponse.newBuilder()
-                      .setHeader(server.header(0))
-                      .addAllMembers(sorted(after))
-                      .build());
-              out.onCompleted();
-            });
+              return MemberRemoveResponse.newBuilder()
+                  .setHeader(server.header(0))
+                  .addAllMembers(sorted(after))
+                  .build();
+            }),
+        out);
   }
 
   @Override
@@ -198,21 +184,17 @@ public final class ClusterService extends ClusterGrpc.ClusterImplBase {
       }
     }
     MemberRecord updated = new MemberRecord(m.id(), m.name(), urls, m.clientURLs(), m.isLearner());
-    server
-        .proposeConfChange(ConfChangeType.UPDATE_NODE, m.id(), updated)
-        .whenComplete(
-            (after, err) -> {
-              if (err != null) {
-                out.onError(EtcdStatus.of(err));
-                return;
-              }
-              out.onNext(
-                  MemberUpdateResponse.newBuilder()
-                      .setHeader(server.header(0))
-                      .addAllMembers(sorted(after))
-                      .build());
-              out.onCompleted();
-            });
+    CompletableFuture<List<MemberRecord>> f =
+        server.proposeConfChange(ConfChangeType.UPDATE_NODE, m.id(), updated);
+    reply(
+        f.thenApply(
+            after -> {
+              return MemberUpdateResponse.newBuilder()
+                  .setHeader(server.header(0))
+                  .addAllMembers(sorted(after))
+                  .build();
+            }),
+        out);
   }
 
   @Override
@@ -241,36 +223,46 @@ public final class ClusterService extends ClusterGrpc.ClusterImplBase {
           .memberPromote(req, out);
       return;
     }
-    server
-        .raft()
-        .status()
-        .thenCompose(
-            st -> {
-              Status.ProgressView leader = st.progress().get(st.id());
-              Status.ProgressView learner = st.progress().get(m.id());
-              // etcd's isLearnerReady: the learner holds at least 90% of the leader's log.
-              if (leader == null
-                  || learner == null
-                  || (double) learner.match() < leader.match() * LEARNER_READY_PERCENT) {
-                return CompletableFuture.failedFuture(
-                    new EtcdStatusException(EtcdStatus.LEARNER_NOT_READY));
-              }
-              return server.proposeConfChange(ConfChangeType.ADD_NODE, m.id(), m);
-            })
-        .whenComplete(
-            (after, err) -> {
-              if (err != null) {
-                out.onError(EtcdStatus.of(err));
-                return;
-              }
+    CompletableFuture<List<MemberRecord>> f =
+        server
+            .raft()
+            .status()
+            .thenCompose(
+                st -> {
+                  Status.ProgressView leader = st.progress().get(st.id());
+                  Status.ProgressView learner = st.progress().get(m.id());
+                  // etcd's isLearnerReady: the learner holds at least 90% of the leader's log.
+                  if (leader == null
+                      || learner == null
+                      || (double) learner.match() < leader.match() * LEARNER_READY_PERCENT) {
+                    return CompletableFuture.failedFuture(
+                        new EtcdStatusException(EtcdStatus.LEARNER_NOT_READY));
+                  }
+                  return server.proposeConfChange(ConfChangeType.ADD_NODE, m.id(), m);
+                });
+    reply(
+        f.thenApply(
+            after -> {
               log.info("promoted learner {} to voting member", Long.toHexString(m.id()));
-              out.onNext(
-                  MemberPromoteResponse.newBuilder()
-                      .setHeader(server.header(0))
-                      .addAllMembers(sorted(after))
-                      .build());
-              out.onCompleted();
-            });
+              return MemberPromoteResponse.newBuilder()
+                  .setHeader(server.header(0))
+                  .addAllMembers(sorted(after))
+                  .build();
+            }),
+        out);
+  }
+
+  /** Sends {@code f}'s response, or the etcd error it failed with. */
+  private static <T> void reply(CompletableFuture<T> f, StreamObserver<T> out) {
+    f.whenComplete(
+        (resp, err) -> {
+          if (err != null) {
+            out.onError(EtcdStatus.of(err));
+          } else {
+            out.onNext(resp);
+            out.onCompleted();
+          }
+        });
   }
 
   /** etcd's parsing of member URLs: absolute http(s) URLs with a host and a port. */

@@ -281,83 +281,33 @@ public record EtchConfig(
       // etcd: TLS 1.3 suites are not configurable.
       throw new ConfigException("--cipher-suites cannot be used with --tls-min-version TLS1.3");
     }
-    ClientTls clientTls = null;
-    if (!o.certFile.isEmpty() || !o.keyFile.isEmpty()) {
-      if (o.certFile.isEmpty() || o.keyFile.isEmpty()) {
-        throw new ConfigException("--cert-file and --key-file must be given together");
-      }
-      if (o.clientCertAuth && o.trustedCaFile.isEmpty()) {
-        throw new ConfigException("--client-cert-auth needs --trusted-ca-file");
-      }
-      clientTls =
-          new ClientTls(
-              Path.of(o.certFile),
-              Path.of(o.keyFile),
-              o.trustedCaFile.isEmpty() ? null : Path.of(o.trustedCaFile),
-              o.clientCertAuth,
-              false,
-              cipherSuites,
-              tlsMinVersion);
-    } else if (o.autoTls) {
-      // etcd's --auto-tls: a self-signed certificate kept under <data-dir>/fixtures/client.
-      Path fixtures = dataDir.resolve("fixtures").resolve("client");
-      clientTls =
-          new ClientTls(
-              fixtures.resolve("cert.pem"),
-              fixtures.resolve("key.pem"),
-              null,
-              false,
-              true,
-              cipherSuites,
-              tlsMinVersion);
-    }
-    ClientTls peerTls = null;
-    if (!o.peerCertFile.isEmpty() || !o.peerKeyFile.isEmpty()) {
-      if (o.peerCertFile.isEmpty() || o.peerKeyFile.isEmpty()) {
-        throw new ConfigException("--peer-cert-file and --peer-key-file must be given together");
-      }
-      if (o.peerClientCertAuth && o.peerTrustedCaFile.isEmpty()) {
-        throw new ConfigException("--peer-client-cert-auth needs --peer-trusted-ca-file");
-      }
-      peerTls =
-          new ClientTls(
-              Path.of(o.peerCertFile),
-              Path.of(o.peerKeyFile),
-              o.peerTrustedCaFile.isEmpty() ? null : Path.of(o.peerTrustedCaFile),
-              o.peerClientCertAuth,
-              false,
-              cipherSuites,
-              tlsMinVersion);
-    } else if (o.peerAutoTls) {
-      // etcd's --peer-auto-tls: a self-signed certificate under <data-dir>/fixtures/peer; peers
-      // then encrypt without verifying each other (etcd's InsecureSkipVerify for auto TLS).
-      Path fixtures = dataDir.resolve("fixtures").resolve("peer");
-      peerTls =
-          new ClientTls(
-              fixtures.resolve("cert.pem"),
-              fixtures.resolve("key.pem"),
-              null,
-              false,
-              true,
-              cipherSuites,
-              tlsMinVersion);
-    }
-    for (URI u : lpurls) {
-      if ("https".equals(u.getScheme()) && peerTls == null) {
-        throw new ConfigException(
-            "TLS key/cert (--peer-cert-file, --peer-key-file) must be provided for peer url "
-                + u
-                + " with HTTPS scheme");
-      }
-    }
-    for (URI u : lcurls) {
-      if ("https".equals(u.getScheme()) && clientTls == null) {
-        throw new ConfigException(
-            "TLS key/cert (--cert-file, --key-file) must be provided for client url "
-                + u
-                + " with HTTPS scheme");
-      }
-    }
+    // etcd's --auto-tls and --peer-auto-tls keep a self-signed certificate under
+    // <data-dir>/fixtures/{client,peer}; with --peer-auto-tls peers encrypt without verifying
+    // each other (etcd's InsecureSkipVerify for auto TLS).
+    ClientTls clientTls =
+        tls(
+            "",
+            o.certFile,
+            o.keyFile,
+            o.trustedCaFile,
+            o.clientCertAuth,
+            o.autoTls,
+            dataDir.resolve("fixtures").resolve("client"),
+            cipherSuites,
+            tlsMinVersion);
+    ClientTls peerTls =
+        tls(
+            "peer-",
+            o.peerCertFile,
+            o.peerKeyFile,
+            o.peerTrustedCaFile,
+            o.peerClientCertAuth,
+            o.peerAutoTls,
+            dataDir.resolve("fixtures").resolve("peer"),
+            cipherSuites,
+            tlsMinVersion);
+    requireTls(lpurls, peerTls, "peer-", "peer");
+    requireTls(lcurls, clientTls, "", "client");
     return new EtchConfig(
         o.name,
         dataDir,
@@ -383,6 +333,71 @@ public record EtchConfig(
         clientTls,
         peerTls,
         o.peerCertAllowedCn);
+  }
+
+  /**
+   * The TLS settings of one listener kind, from its flags ({@code prefix} "" for clients, "peer-"
+   * for peers): given files, a generated self-signed pair, or null for plain text.
+   */
+  private static ClientTls tls(
+      String prefix,
+      String certFile,
+      String keyFile,
+      String trustedCaFile,
+      boolean clientCertAuth,
+      boolean auto,
+      Path fixtures,
+      List<String> cipherSuites,
+      String tlsMinVersion)
+      throws ConfigException {
+    if (!certFile.isEmpty() || !keyFile.isEmpty()) {
+      if (certFile.isEmpty() || keyFile.isEmpty()) {
+        throw new ConfigException(
+            "--" + prefix + "cert-file and --" + prefix + "key-file must be given together");
+      }
+      if (clientCertAuth && trustedCaFile.isEmpty()) {
+        throw new ConfigException(
+            "--" + prefix + "client-cert-auth needs --" + prefix + "trusted-ca-file");
+      }
+      return new ClientTls(
+          Path.of(certFile),
+          Path.of(keyFile),
+          trustedCaFile.isEmpty() ? null : Path.of(trustedCaFile),
+          clientCertAuth,
+          false,
+          cipherSuites,
+          tlsMinVersion);
+    }
+    if (auto) {
+      return new ClientTls(
+          fixtures.resolve("cert.pem"),
+          fixtures.resolve("key.pem"),
+          null,
+          false,
+          true,
+          cipherSuites,
+          tlsMinVersion);
+    }
+    return null;
+  }
+
+  /** etcd refuses an https URL without the TLS key and certificate for it. */
+  private static void requireTls(List<URI> urls, ClientTls tls, String prefix, String kind)
+      throws ConfigException {
+    for (URI u : urls) {
+      if ("https".equals(u.getScheme()) && tls == null) {
+        throw new ConfigException(
+            "TLS key/cert (--"
+                + prefix
+                + "cert-file, --"
+                + prefix
+                + "key-file) must be provided for "
+                + kind
+                + " url "
+                + u
+                + " with HTTPS scheme");
+      }
+    }
   }
 
   static AutoCompaction autoCompaction(String mode, String retention) throws ConfigException {
