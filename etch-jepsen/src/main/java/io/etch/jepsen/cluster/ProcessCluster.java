@@ -288,10 +288,41 @@ public final class ProcessCluster implements AutoCloseable {
     }
   }
 
-  /** A port free at the time of the call (the OS picks it). */
+  private static final java.util.Set<Integer> HANDED_OUT =
+      java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  /**
+   * A port free at the time of the call, below the kernel's ephemeral range: a member is restarted
+   * on the same port after every kill, and a port from the ephemeral range can be taken in between
+   * as the local port of some outgoing connection (a client's, a proxy's). Never the same port
+   * twice in one JVM.
+   */
   public static int freePort() throws IOException {
+    int low = 32768;
+    try {
+      low =
+          Integer.parseInt(
+              java.nio.file.Files.readString(Path.of("/proc/sys/net/ipv4/ip_local_port_range"))
+                  .trim()
+                  .split("\\s+")[0]);
+    } catch (IOException | RuntimeException e) {
+      // not Linux, or unreadable: keep the usual default
+    }
+    int from = 10000;
+    java.util.concurrent.ThreadLocalRandom r = java.util.concurrent.ThreadLocalRandom.current();
+    for (int attempt = 0; low - from >= 1000 && attempt < 1000; attempt++) {
+      int port = from + r.nextInt(low - from);
+      if (!HANDED_OUT.add(port)) {
+        continue;
+      }
+      try (ServerSocket s = new ServerSocket()) {
+        s.bind(new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+        return port;
+      } catch (IOException taken) {
+        // in use: try another
+      }
+    }
     try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      s.setReuseAddress(true);
       return s.getLocalPort();
     }
   }
