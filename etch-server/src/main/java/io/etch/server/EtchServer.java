@@ -103,6 +103,8 @@ public final class EtchServer implements AutoCloseable {
   private final SslContext peerClientTls;
   private final Lessor lessor;
   private final AuthStore auth;
+  private final io.etch.server.maintenance.Alarms alarms;
+  private final io.etch.server.maintenance.Quota quota;
   private LeaseExpiry leaseExpiry;
   private final Tuning tuning;
   private AutoCompactor compactor;
@@ -269,6 +271,12 @@ public final class EtchServer implements AutoCloseable {
             membership,
             new AuthApplier(auth),
             this::installSnapshot);
+    alarms = new io.etch.server.maintenance.Alarms(store);
+    sm.useAlarms(alarms);
+    // The store's size is re-read at most every 100 ms: the quota check costs no disk stat.
+    quota =
+        new io.etch.server.maintenance.Quota(
+            config.quotaBackendBytes(), store::sizeOnDisk, System::nanoTime, 100_000_000L);
     transport = new PeerTransport(memberId, clusterId, peerClientTls);
     // Peers: the stored membership (as etcd reads it on restart), else those a join learned, else
     // --initial-cluster for a new cluster whose bootstrap entries are not applied yet.
@@ -542,7 +550,38 @@ public final class EtchServer implements AutoCloseable {
     if (data.length > config.maxRequestBytes()) {
       return CompletableFuture.failedFuture(new EtcdStatusException(EtcdStatus.REQUEST_TOO_LARGE));
     }
+    if (io.etch.server.maintenance.Quota.addsData(req)) {
+      // etcd's quota check: past the quota, raise NOSPACE for this member through raft and refuse.
+      if (!quota.available(req)) {
+        if (!alarms.raised(io.etch.api.etcdserverpb.AlarmType.NOSPACE)) {
+          raiseAlarm(io.etch.api.etcdserverpb.AlarmType.NOSPACE);
+        }
+        return CompletableFuture.failedFuture(new EtcdStatusException(EtcdStatus.NO_SPACE));
+      }
+    }
     return awaitApplied(id, raft::propose, data).thenApply(EtchStateMachine.Applied.class::cast);
+  }
+
+  /** Proposes ACTIVATE of {@code type} for this member (etcd raises alarms through raft). */
+  public CompletableFuture<EtchStateMachine.Applied> raiseAlarm(
+      io.etch.api.etcdserverpb.AlarmType type) {
+    return propose(
+        InternalRequest.newBuilder()
+            .setAlarm(
+                io.etch.api.etcdserverpb.AlarmRequest.newBuilder()
+                    .setAction(io.etch.api.etcdserverpb.AlarmRequest.AlarmAction.ACTIVATE)
+                    .setMemberID(memberId)
+                    .setAlarm(type)));
+  }
+
+  /** The alarms raised in the cluster, as applied here. */
+  public io.etch.server.maintenance.Alarms alarms() {
+    return alarms;
+  }
+
+  /** The backend quota (--quota-backend-bytes) and the store size it compares. */
+  public io.etch.server.maintenance.Quota quota() {
+    return quota;
   }
 
   /**
@@ -649,6 +688,7 @@ public final class EtchServer implements AutoCloseable {
     long before = store.currentRevision();
     store.restore(s.dataDir());
     membership.reload(store.members());
+    alarms.reload();
     lessor.recover(store.leases(), store.leasedKeys());
     auth.recover(store);
     Set<Long> ids = new HashSet<>();
