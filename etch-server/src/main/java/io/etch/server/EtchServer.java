@@ -108,6 +108,7 @@ public final class EtchServer implements AutoCloseable {
   private LeaseExpiry leaseExpiry;
   private final Tuning tuning;
   private AutoCompactor compactor;
+  private volatile io.etch.server.maintenance.CorruptionCheck corruptionCheck;
   private final AtomicBoolean closed = new AtomicBoolean();
   private final AtomicBoolean retiring = new AtomicBoolean();
   private volatile long lastRemovalCheck = System.nanoTime() - 2_000_000_000L;
@@ -387,6 +388,10 @@ public final class EtchServer implements AutoCloseable {
             Duration.ofMillis(100));
     leaseExpiry.start();
     awaitPublished(ClusterService.publish(this));
+    corruptionCheck = new io.etch.server.maintenance.CorruptionCheck(this);
+    if (config.initialCorruptCheck()) {
+      corruptionCheck.checkInitial(); // refuses to start on a mismatch with a peer, as etcd
+    }
     int maxInbound = config.maxRequestBytes() + 512 * 1024; // etcd's gRPC overhead allowance
     LearnerGuard learnerGuard = new LearnerGuard(() -> learner);
     var clientTls = config.clientTls() == null ? null : ClientTls.serverContext(config.clientTls());
@@ -425,6 +430,14 @@ public final class EtchServer implements AutoCloseable {
     if (compactor != null) {
       compactor.start();
     }
+    if (!config.corruptCheckTime().isZero()) {
+      corruptionCheck.startPeriodic(config.corruptCheckTime());
+    }
+  }
+
+  /** etcd's corruption checks (initial and periodic); null before the services start. */
+  public io.etch.server.maintenance.CorruptionCheck corruptionCheck() {
+    return corruptionCheck;
   }
 
   /**
@@ -866,6 +879,9 @@ public final class EtchServer implements AutoCloseable {
 
   private void closeAll() {
     watchHub.close(); // ends watch streams, which would otherwise hold the listeners open
+    if (corruptionCheck != null) {
+      corruptionCheck.close();
+    }
     if (compactor != null) {
       compactor.close();
     }
