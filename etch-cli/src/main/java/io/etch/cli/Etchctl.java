@@ -1,6 +1,7 @@
 package io.etch.cli;
 
 import io.etch.cli.bench.BenchCommand;
+import io.etch.cli.snapshot.SnapshotCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -13,7 +14,7 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = Etchctl.Version.class,
     description = "A command-line client for etch (and etcd).",
-    subcommands = {BenchCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {BenchCommand.class, SnapshotCommand.class, CommandLine.HelpCommand.class})
 public final class Etchctl implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 

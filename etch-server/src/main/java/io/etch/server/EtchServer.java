@@ -103,9 +103,12 @@ public final class EtchServer implements AutoCloseable {
   private final SslContext peerClientTls;
   private final Lessor lessor;
   private final AuthStore auth;
+  private final io.etch.server.maintenance.Alarms alarms;
+  private final io.etch.server.maintenance.Quota quota;
   private LeaseExpiry leaseExpiry;
   private final Tuning tuning;
   private AutoCompactor compactor;
+  private volatile io.etch.server.maintenance.CorruptionCheck corruptionCheck;
   private final AtomicBoolean closed = new AtomicBoolean();
   private final AtomicBoolean retiring = new AtomicBoolean();
   private volatile long lastRemovalCheck = System.nanoTime() - 2_000_000_000L;
@@ -269,6 +272,12 @@ public final class EtchServer implements AutoCloseable {
             membership,
             new AuthApplier(auth),
             this::installSnapshot);
+    alarms = new io.etch.server.maintenance.Alarms(store);
+    sm.useAlarms(alarms);
+    // The store's size is re-read at most every 100 ms: the quota check costs no disk stat.
+    quota =
+        new io.etch.server.maintenance.Quota(
+            config.quotaBackendBytes(), store::sizeOnDisk, System::nanoTime, 100_000_000L);
     transport = new PeerTransport(memberId, clusterId, peerClientTls);
     // Peers: the stored membership (as etcd reads it on restart), else those a join learned, else
     // --initial-cluster for a new cluster whose bootstrap entries are not applied yet.
@@ -379,6 +388,10 @@ public final class EtchServer implements AutoCloseable {
             Duration.ofMillis(100));
     leaseExpiry.start();
     awaitPublished(ClusterService.publish(this));
+    corruptionCheck = new io.etch.server.maintenance.CorruptionCheck(this);
+    if (config.initialCorruptCheck()) {
+      corruptionCheck.checkInitial(); // refuses to start on a mismatch with a peer, as etcd
+    }
     int maxInbound = config.maxRequestBytes() + 512 * 1024; // etcd's gRPC overhead allowance
     LearnerGuard learnerGuard = new LearnerGuard(() -> learner);
     var clientTls = config.clientTls() == null ? null : ClientTls.serverContext(config.clientTls());
@@ -417,6 +430,14 @@ public final class EtchServer implements AutoCloseable {
     if (compactor != null) {
       compactor.start();
     }
+    if (!config.corruptCheckTime().isZero()) {
+      corruptionCheck.startPeriodic(config.corruptCheckTime());
+    }
+  }
+
+  /** etcd's corruption checks (initial and periodic); null before the services start. */
+  public io.etch.server.maintenance.CorruptionCheck corruptionCheck() {
+    return corruptionCheck;
   }
 
   /**
@@ -542,7 +563,38 @@ public final class EtchServer implements AutoCloseable {
     if (data.length > config.maxRequestBytes()) {
       return CompletableFuture.failedFuture(new EtcdStatusException(EtcdStatus.REQUEST_TOO_LARGE));
     }
+    if (io.etch.server.maintenance.Quota.addsData(req)) {
+      // etcd's quota check: past the quota, raise NOSPACE for this member through raft and refuse.
+      if (!quota.available(req)) {
+        if (!alarms.raised(io.etch.api.etcdserverpb.AlarmType.NOSPACE)) {
+          raiseAlarm(io.etch.api.etcdserverpb.AlarmType.NOSPACE);
+        }
+        return CompletableFuture.failedFuture(new EtcdStatusException(EtcdStatus.NO_SPACE));
+      }
+    }
     return awaitApplied(id, raft::propose, data).thenApply(EtchStateMachine.Applied.class::cast);
+  }
+
+  /** Proposes ACTIVATE of {@code type} for this member (etcd raises alarms through raft). */
+  public CompletableFuture<EtchStateMachine.Applied> raiseAlarm(
+      io.etch.api.etcdserverpb.AlarmType type) {
+    return propose(
+        InternalRequest.newBuilder()
+            .setAlarm(
+                io.etch.api.etcdserverpb.AlarmRequest.newBuilder()
+                    .setAction(io.etch.api.etcdserverpb.AlarmRequest.AlarmAction.ACTIVATE)
+                    .setMemberID(memberId)
+                    .setAlarm(type)));
+  }
+
+  /** The alarms raised in the cluster, as applied here. */
+  public io.etch.server.maintenance.Alarms alarms() {
+    return alarms;
+  }
+
+  /** The backend quota (--quota-backend-bytes) and the store size it compares. */
+  public io.etch.server.maintenance.Quota quota() {
+    return quota;
   }
 
   /**
@@ -649,6 +701,7 @@ public final class EtchServer implements AutoCloseable {
     long before = store.currentRevision();
     store.restore(s.dataDir());
     membership.reload(store.members());
+    alarms.reload();
     lessor.recover(store.leases(), store.leasedKeys());
     auth.recover(store);
     Set<Long> ids = new HashSet<>();
@@ -826,6 +879,9 @@ public final class EtchServer implements AutoCloseable {
 
   private void closeAll() {
     watchHub.close(); // ends watch streams, which would otherwise hold the listeners open
+    if (corruptionCheck != null) {
+      corruptionCheck.close();
+    }
     if (compactor != null) {
       compactor.close();
     }

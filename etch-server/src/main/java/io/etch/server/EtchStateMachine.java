@@ -41,6 +41,7 @@ public final class EtchStateMachine implements StateMachine {
   private final Membership membership;
   private final Consumer<Snapshot> installer;
   private final AuthApplier auth;
+  private io.etch.server.maintenance.Alarms alarms; // null: none (tests that need no alarms)
 
   /** The result of an applied request: the store's response and the revision it left. */
   public record Applied(Object response, long revision) {}
@@ -60,6 +61,11 @@ public final class EtchStateMachine implements StateMachine {
     this.leases = leases;
     this.membership = membership;
     this.auth = auth;
+  }
+
+  /** Applies AlarmRequests to {@code alarms} and refuses what a raised alarm forbids. */
+  public void useAlarms(io.etch.server.maintenance.Alarms alarms) {
+    this.alarms = alarms;
   }
 
   @Override
@@ -132,7 +138,22 @@ public final class EtchStateMachine implements StateMachine {
   }
 
   private Object applyOne(ApplyBatch b, InternalRequest req) {
+    if (alarms != null && !alarms.list().isEmpty()) {
+      // etcd's corrupt applier refuses everything; its capped applier (NOSPACE) what adds data.
+      if (req.getRequestCase() != InternalRequest.RequestCase.ALARM
+          && alarms.raised(io.etch.api.etcdserverpb.AlarmType.CORRUPT)) {
+        throw new EtcdStatusException(EtcdStatus.CORRUPT);
+      }
+      if (alarms.raised(io.etch.api.etcdserverpb.AlarmType.NOSPACE)
+          && io.etch.server.maintenance.Quota.addsData(req)) {
+        throw new EtcdStatusException(EtcdStatus.NO_SPACE);
+      }
+    }
     return switch (req.getRequestCase()) {
+      case ALARM ->
+          alarms == null
+              ? new IllegalArgumentException("etcdserver: alarms are not enabled")
+              : new Applied(alarms.apply(b, req.getAlarm()), b.revision());
       case PUT -> {
         leases.checkPut(req.getPut());
         yield new Applied(b.put(KvMapper.put(req.getPut())), b.revision());

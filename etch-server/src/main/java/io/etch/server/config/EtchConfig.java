@@ -46,7 +46,9 @@ public record EtchConfig(
     Auth auth,
     ClientTls clientTls,
     ClientTls peerTls,
-    String peerCertAllowedCn) {
+    String peerCertAllowedCn,
+    boolean initialCorruptCheck,
+    Duration corruptCheckTime) {
 
   /**
    * TLS on the client URLs ({@code --cert-file}, {@code --key-file}, {@code --trusted-ca-file},
@@ -332,7 +334,9 @@ public record EtchConfig(
             tokenType, Map.copyOf(tokenOptions), Duration.ofSeconds(o.authTokenTtl), o.bcryptCost),
         clientTls,
         peerTls,
-        o.peerCertAllowedCn);
+        o.peerCertAllowedCn,
+        o.experimentalInitialCorruptCheck,
+        goDuration("--experimental-corrupt-check-time", o.experimentalCorruptCheckTime));
   }
 
   /**
@@ -475,6 +479,37 @@ public record EtchConfig(
       throw new ConfigException(flag + ": URL must not have a path: \"" + s + "\"");
     }
     return u;
+  }
+
+  /**
+   * A Go duration as etcd's flags take them: {@code 0}, {@code 500ms}, {@code 3s}, {@code 1m30s}.
+   */
+  static Duration goDuration(String flag, String v) throws ConfigException {
+    java.util.regex.Matcher m =
+        java.util.regex.Pattern.compile("(\\d+(?:\\.\\d+)?)(ns|us|ms|s|m|h)").matcher(v);
+    if (v.equals("0")) {
+      return Duration.ZERO;
+    }
+    double nanos = 0;
+    int at = 0;
+    while (m.find() && m.start() == at) {
+      double n = Double.parseDouble(m.group(1));
+      nanos +=
+          n
+              * switch (m.group(2)) {
+                case "ns" -> 1;
+                case "us" -> 1e3;
+                case "ms" -> 1e6;
+                case "s" -> 1e9;
+                case "m" -> 60e9;
+                default -> 3600e9;
+              };
+      at = m.end();
+    }
+    if (at != v.length() || v.isEmpty()) {
+      throw new ConfigException("invalid value \"" + v + "\" for flag " + flag);
+    }
+    return Duration.ofNanos((long) nanos);
   }
 
   static Map<String, List<URI>> parseInitialCluster(String v) throws ConfigException {

@@ -69,6 +69,18 @@ public final class ServerOptions {
   public long quotaBackendBytes = 0;
 
   @Option(
+      names = "--experimental-initial-corrupt-check",
+      arity = "0..1",
+      fallbackValue = "true",
+      description = "Check data corruption before serving any client/peer traffic.")
+  public boolean experimentalInitialCorruptCheck;
+
+  @Option(
+      names = "--experimental-corrupt-check-time",
+      description = "Duration of time between cluster corruption check passes (0s: off).")
+  public String experimentalCorruptCheckTime = "0s";
+
+  @Option(
       names = "--max-request-bytes",
       description = "Maximum client request size in bytes the server will accept.")
   public int maxRequestBytes = 1_572_864;

@@ -2,7 +2,6 @@ package io.etch.server.maintenance;
 
 import io.etch.api.etcdserverpb.AlarmRequest;
 import io.etch.api.etcdserverpb.AlarmResponse;
-import io.etch.api.etcdserverpb.AlarmType;
 import io.etch.api.etcdserverpb.DefragmentRequest;
 import io.etch.api.etcdserverpb.DefragmentResponse;
 import io.etch.api.etcdserverpb.HashKVRequest;
@@ -12,6 +11,8 @@ import io.etch.api.etcdserverpb.HashResponse;
 import io.etch.api.etcdserverpb.MaintenanceGrpc;
 import io.etch.api.etcdserverpb.MoveLeaderRequest;
 import io.etch.api.etcdserverpb.MoveLeaderResponse;
+import io.etch.api.etcdserverpb.SnapshotRequest;
+import io.etch.api.etcdserverpb.SnapshotResponse;
 import io.etch.api.etcdserverpb.StatusRequest;
 import io.etch.api.etcdserverpb.StatusResponse;
 import io.etch.server.EtcdStatus;
@@ -29,9 +30,8 @@ import java.util.function.Supplier;
  * Alarm and Defragment. Everything answers from this member's local state, as in etcd; the work
  * that reads the whole store (hashes) runs on the response executor, never on a Netty event loop.
  *
- * <p>Alarms: etch raises none yet (the NOSPACE quota alarm is a later issue), so Alarm answers GET
- * and DEACTIVATE as etcd does with no alarm active, and refuses to ACTIVATE one it could not act
- * on.
+ * <p>Alarms ({@link Alarms}): NOSPACE is raised by the quota check ({@link Quota}), CORRUPT by the
+ * corruption check; both are applied through raft.
  */
 public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBase {
   private final EtchServer server;
@@ -104,23 +104,38 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
         out);
   }
 
+  /**
+   * etcd's Alarm: ACTIVATE and DEACTIVATE go through raft, so a raised or disarmed alarm is applied
+   * on every member and persisted with the store; GET answers from the alarms applied here.
+   */
   @Override
   public void alarm(AlarmRequest req, StreamObserver<AlarmResponse> out) {
-    if (req.getAction() == AlarmRequest.AlarmAction.ACTIVATE && req.getAlarm() != AlarmType.NONE) {
-      out.onError(
-          Status.UNIMPLEMENTED
-              .withDescription("etch: raising alarms is not supported yet")
-              .asRuntimeException());
+    if (req.getAction() == AlarmRequest.AlarmAction.GET) {
+      answer(
+          () ->
+              AlarmResponse.newBuilder()
+                  .setHeader(server.header(server.store().currentRevision()))
+                  .addAllAlarms(server.alarms().list())
+                  .build(),
+          out);
       return;
     }
-    // GET lists no alarm; DEACTIVATE of an alarm that is not active answers with no alarm, as
-    // etcd; ACTIVATE of NONE is ignored by etcd too.
-    answer(
-        () ->
-            AlarmResponse.newBuilder()
-                .setHeader(server.header(server.store().currentRevision()))
-                .build(),
-        out);
+    if (!server.auth().admitMaintenance(out)) {
+      return; // changing alarms is for root, as etcd
+    }
+    server
+        .propose(io.etch.api.internal.InternalRequest.newBuilder().setAlarm(req))
+        .whenComplete(
+            (applied, err) -> {
+              if (err != null) {
+                out.onError(EtcdStatus.of(err));
+              } else {
+                out.onNext(
+                    ((AlarmResponse) applied.response())
+                        .toBuilder().setHeader(server.header(applied.revision())).build());
+                out.onCompleted();
+              }
+            });
   }
 
   /**
@@ -148,6 +163,81 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
                 out.onCompleted();
               }
             });
+  }
+
+  /**
+   * etcd's Snapshot: a RocksDB checkpoint of the store (hard links; writes go on meanwhile) taken
+   * at one point in time, streamed in 32 KiB chunks with etcd's {@code remaining_bytes} and a
+   * trailing SHA-256 ({@link SnapshotFile}). Sent from its own thread at the pace the client reads
+   * (gRPC flow control); the checkpoint is deleted when done.
+   */
+  @Override
+  public void snapshot(SnapshotRequest req, StreamObserver<SnapshotResponse> out) {
+    if (!server.auth().admitMaintenance(out)) {
+      return; // root only, as etcd
+    }
+    io.grpc.stub.ServerCallStreamObserver<SnapshotResponse> call =
+        (io.grpc.stub.ServerCallStreamObserver<SnapshotResponse>) out;
+    Object ready = new Object();
+    call.setOnReadyHandler(
+        () -> {
+          synchronized (ready) {
+            ready.notifyAll();
+          }
+        });
+    call.setOnCancelHandler(
+        () -> {
+          synchronized (ready) {
+            ready.notifyAll();
+          }
+        });
+    Thread t =
+        new Thread(
+            () -> {
+              java.nio.file.Path dir =
+                  server
+                      .config()
+                      .dataDir()
+                      .resolve("member")
+                      .resolve(".snapshot-" + java.util.UUID.randomUUID());
+              try {
+                long rev = server.store().currentRevision();
+                server.store().checkpoint(dir);
+                try (SnapshotFile.Writer w = new SnapshotFile.Writer(dir, 32 * 1024)) {
+                  while (w.hasNext()) {
+                    synchronized (ready) {
+                      while (!call.isReady() && !call.isCancelled()) {
+                        ready.wait(100);
+                      }
+                    }
+                    if (call.isCancelled()) {
+                      return;
+                    }
+                    byte[] chunk = w.next();
+                    call.onNext(
+                        SnapshotResponse.newBuilder()
+                            .setHeader(server.header(rev))
+                            .setRemainingBytes(w.remaining())
+                            .setBlob(com.google.protobuf.ByteString.copyFrom(chunk))
+                            .build());
+                  }
+                }
+                call.onCompleted();
+              } catch (Exception e) {
+                if (!call.isCancelled()) {
+                  call.onError(EtcdStatus.of(e));
+                }
+              } finally {
+                try {
+                  SnapshotFile.deleteTree(dir);
+                } catch (java.io.IOException e) {
+                  // left for the operator; named in the member directory as .snapshot-*
+                }
+              }
+            },
+            "etch-snapshot");
+    t.setDaemon(true);
+    t.start();
   }
 
   /**

@@ -40,6 +40,19 @@ final class TestCluster implements AutoCloseable {
   final String peerScheme;
   java.util.function.IntFunction<List<String>> memberFlags;
 
+  /** Runs before the members start, once their ports are chosen (a restore fills data dirs). */
+  interface BeforeStart {
+    void prepare(TestCluster c) throws Exception;
+  }
+
+  private BeforeStart beforeStart = c -> {};
+
+  /** A cluster whose data directories {@code beforeStart} prepares before the members start. */
+  TestCluster(Path dir, int size, EtchServer.Tuning tuning, BeforeStart beforeStart)
+      throws Exception {
+    this(dir, size, tuning, "http", i -> List.of(), beforeStart);
+  }
+
   /** Members that ever belonged, by index: name m{i} = its peer URL. */
   final List<String> initialCluster = new ArrayList<>();
 
@@ -59,6 +72,19 @@ final class TestCluster implements AutoCloseable {
       java.util.function.IntFunction<List<String>> memberFlags,
       String... extraFlags)
       throws Exception {
+    this(dir, size, tuning, peerScheme, memberFlags, c -> {}, extraFlags);
+  }
+
+  private TestCluster(
+      Path dir,
+      int size,
+      EtchServer.Tuning tuning,
+      String peerScheme,
+      java.util.function.IntFunction<List<String>> memberFlags,
+      BeforeStart beforeStart,
+      String... extraFlags)
+      throws Exception {
+    this.beforeStart = beforeStart;
     this.dir = dir;
     this.tuning = tuning;
     this.peerScheme = peerScheme;
@@ -94,6 +120,7 @@ final class TestCluster implements AutoCloseable {
       addSlot();
       initialCluster.add("m" + i + "=" + peerUrl(i));
     }
+    beforeStart.prepare(this);
     List<CompletableFuture<EtchServer>> started = new ArrayList<>();
     for (int i = 0; i < size; i++) {
       int n = i;

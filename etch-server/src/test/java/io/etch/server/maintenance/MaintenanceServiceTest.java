@@ -147,18 +147,24 @@ class MaintenanceServiceTest {
                 .setAlarm(AlarmType.NOSPACE)
                 .build());
     assertThat(disarm.getAlarmsList()).isEmpty();
-    // Raising an alarm etch would not act on is refused rather than pretended.
-    assertThatThrownBy(
-            () ->
-                maint.alarm(
-                    AlarmRequest.newBuilder()
-                        .setAction(AlarmRequest.AlarmAction.ACTIVATE)
-                        .setMemberID(server.memberId())
-                        .setAlarm(AlarmType.NOSPACE)
-                        .build()))
-        .isInstanceOfSatisfying(
-            StatusRuntimeException.class,
-            e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNIMPLEMENTED));
+    AlarmRequest raise =
+        AlarmRequest.newBuilder()
+            .setAction(AlarmRequest.AlarmAction.ACTIVATE)
+            .setMemberID(server.memberId())
+            .setAlarm(AlarmType.NOSPACE)
+            .build();
+    assertThat(maint.alarm(raise).getAlarmsList()).hasSize(1);
+    // raising it again changes nothing and answers with no alarm, as etcd
+    assertThat(maint.alarm(raise).getAlarmsList()).isEmpty();
+    assertThat(maint.alarm(AlarmRequest.getDefaultInstance()).getAlarmsList())
+        .extracting(m -> m.getAlarm())
+        .containsExactly(AlarmType.NOSPACE);
+    assertThat(
+            maint
+                .alarm(raise.toBuilder().setAction(AlarmRequest.AlarmAction.DEACTIVATE).build())
+                .getAlarmsList())
+        .hasSize(1);
+    assertThat(maint.alarm(AlarmRequest.getDefaultInstance()).getAlarmsList()).isEmpty();
   }
 
   @Test

@@ -148,6 +148,15 @@ public final class ApplyBatch implements AutoCloseable {
     delete(s.membersCf, Generation.longBytes(id));
   }
 
+  /** Records alarm {@code type} (etcdserverpb.AlarmType's number) raised by member {@code id}. */
+  public void putAlarm(long memberId, int type) {
+    put(s.metaCf, Generation.alarmKey(memberId, type), new byte[0]);
+  }
+
+  public void deleteAlarm(long memberId, int type) {
+    delete(s.metaCf, Generation.alarmKey(memberId, type));
+  }
+
   /** Writes one auth record (the server owns the encoding; see {@link MvccStore#authRecords}). */
   public void putAuth(byte[] key, byte[] value) {
     put(s.authCf, key, value);

@@ -800,6 +800,33 @@ final class Generation implements AutoCloseable {
     scanCf(authCf, f);
   }
 
+  /** etcd's alarm bucket, kept in meta: {@code "alarm/"}, member id, alarm type (big-endian). */
+  static final byte[] META_ALARM_PREFIX = "alarm/".getBytes(StandardCharsets.UTF_8);
+
+  static byte[] alarmKey(long memberId, int type) {
+    return java.nio.ByteBuffer.allocate(META_ALARM_PREFIX.length + 12)
+        .put(META_ALARM_PREFIX)
+        .putLong(memberId)
+        .putInt(type)
+        .array();
+  }
+
+  /** Every raised alarm: {member id, alarm type}, in key order. */
+  public List<long[]> alarms() {
+    List<long[]> out = new ArrayList<>();
+    scanCf(
+        metaCf,
+        (k, v) -> {
+          if (k.length == META_ALARM_PREFIX.length + 12
+              && Arrays.equals(
+                  k, 0, META_ALARM_PREFIX.length, META_ALARM_PREFIX, 0, META_ALARM_PREFIX.length)) {
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(k, META_ALARM_PREFIX.length, 12);
+            out.add(new long[] {b.getLong(), b.getInt()});
+          }
+        });
+    return out;
+  }
+
   private void scanCf(ColumnFamilyHandle cf, java.util.function.BiConsumer<byte[], byte[]> f) {
     checkUsable();
     enter();

@@ -496,6 +496,14 @@ public final class MvccStore implements AutoCloseable {
   }
 
   /**
+   * Every raised alarm as {member id, alarm type}, as of the last committed batch (etcd's alarm
+   * bucket).
+   */
+  public List<long[]> alarms() {
+    return read(Generation::alarms);
+  }
+
+  /**
    * The keys that carry a lease at the current revision, by lease id: what the lessor re-attaches
    * at startup (attached keys are derived from the keys' lease field, never stored twice).
    */
