@@ -91,7 +91,8 @@ final class Client implements AutoCloseable {
                 .getToken();
       } catch (StatusRuntimeException e) {
         close();
-        throw error(e);
+        // etcdctl fails to build its client: a connection error (exit 2).
+        throw new CtlException(CtlException.EXIT_BAD_CONNECTION, message(e));
       }
     }
   }

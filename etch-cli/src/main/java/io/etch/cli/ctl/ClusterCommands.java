@@ -296,7 +296,9 @@ final class ClusterCommands {
           LeaseKeepAliveResponse r = (LeaseKeepAliveResponse) o;
           if (r.getTTL() <= 0) {
             if (once) {
-              throw new CtlException(1, "lease " + Go.hex16(id) + " expired or revoked.");
+              // clientv3's KeepAliveOnce turns a zero TTL into ErrLeaseNotFound.
+              throw new CtlException(
+                  CtlException.EXIT_BAD_CONNECTION, "etcdserver: requested lease not found");
             }
             out.printf("lease %016x expired or revoked.%n", id);
             return 0;
@@ -657,7 +659,8 @@ final class ClusterCommands {
         default -> {
           for (Health h : hs) {
             if (h.health()) {
-              out.printf(
+              // etcdctl 3.4 prints health lines on stderr.
+              errOut.printf(
                   "%s is healthy: successfully committed proposal: took = %s%n", h.ep(), h.took());
             } else {
               errOut.printf("%s is unhealthy: failed to commit proposal: %s%n", h.ep(), h.error());

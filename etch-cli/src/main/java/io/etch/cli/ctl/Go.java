@@ -293,7 +293,8 @@ final class Go {
         if (which != null) {
           j.field(
               goName(o.getName()),
-              Json.object().field(which.getName(), new RawJson(value(which, m.getField(which)))));
+              Json.object()
+                  .field(goName(which.getName()), new RawJson(value(which, m.getField(which)))));
         }
         continue;
       }
