@@ -28,7 +28,7 @@ public final class EtchMember {
   }
 
   void startServer() throws IOException {
-    server = EtchServer.start(cluster.config(this));
+    server = EtchServer.start(cluster.config(this), cluster.tuning());
   }
 
   public int index() {

@@ -33,4 +33,10 @@ final class Jetcd {
             .get(10, TimeUnit.SECONDS);
     return r.getKvs().isEmpty() ? null : r.getKvs().get(0).getValue().toString(UTF_8);
   }
+
+  /** The revision the next write will get. */
+  static long nextRevision(Client client) throws Exception {
+    return client.getKVClient().get(b("\0")).get(10, TimeUnit.SECONDS).getHeader().getRevision()
+        + 1;
+  }
 }

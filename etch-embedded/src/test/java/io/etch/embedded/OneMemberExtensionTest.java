@@ -2,6 +2,7 @@ package io.etch.embedded;
 
 import static io.etch.embedded.Jetcd.b;
 import static io.etch.embedded.Jetcd.get;
+import static io.etch.embedded.Jetcd.nextRevision;
 import static io.etch.embedded.Jetcd.put;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -26,7 +27,16 @@ class OneMemberExtensionTest {
     try (Client client = Jetcd.client(etch.clientEndpoints())) {
       LinkedBlockingQueue<WatchEvent> events = new LinkedBlockingQueue<>();
       try (Watch.Watcher w =
-          client.getWatchClient().watch(b("/one/k"), r -> events.addAll(r.getEvents()))) {
+          client
+              .getWatchClient()
+              .watch(
+                  b("/one/k"),
+                  // From the next revision: jetcd sends the watch create asynchronously, and a
+                  // watch created after the put would start past it.
+                  io.etcd.jetcd.options.WatchOption.builder()
+                      .withRevision(nextRevision(client))
+                      .build(),
+                  r -> events.addAll(r.getEvents()))) {
         put(client.getKVClient(), "/one/k", "v1");
         assertThat(get(client.getKVClient(), "/one/k", false)).isEqualTo("v1");
         WatchEvent e = events.poll(10, TimeUnit.SECONDS);

@@ -2,6 +2,7 @@ package io.etch.embedded;
 
 import static io.etch.embedded.Jetcd.b;
 import static io.etch.embedded.Jetcd.get;
+import static io.etch.embedded.Jetcd.nextRevision;
 import static io.etch.embedded.Jetcd.put;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -31,7 +32,16 @@ class ThreeMemberExtensionTest {
         Client watcher = Jetcd.client(List.of(c.clientEndpoints().get(2)))) {
       LinkedBlockingQueue<WatchEvent> events = new LinkedBlockingQueue<>();
       try (Watch.Watcher w =
-          watcher.getWatchClient().watch(b("/three/w"), r -> events.addAll(r.getEvents()))) {
+          watcher
+              .getWatchClient()
+              .watch(
+                  b("/three/w"),
+                  // From the next revision: jetcd sends the watch create asynchronously, and a
+                  // watch created after the put would start past it.
+                  io.etcd.jetcd.options.WatchOption.builder()
+                      .withRevision(nextRevision(watcher))
+                      .build(),
+                  r -> events.addAll(r.getEvents()))) {
         put(writer.getKVClient(), "/three/w", "x");
         WatchEvent e = events.poll(10, TimeUnit.SECONDS);
         assertThat(e).isNotNull();
