@@ -128,9 +128,34 @@ public final class EtchServer implements AutoCloseable {
    *     (etcd: 5 minutes)
    * @param snapshotCatchUpEntries raft log entries kept behind a snapshot for slow followers (etcd:
    *     5000)
+   * @param walSegmentBytes the size WAL segments are preallocated to (etcd: 64 MiB); an embedded
+   *     test member with little data starts faster with small ones (each is still zero-filled and
+   *     fsynced before use, so durability is the same; segments of either size open alike)
    */
-  public record Tuning(Duration revisionCompactionInterval, long snapshotCatchUpEntries) {
-    public static final Tuning ETCD = new Tuning(AutoCompactor.DEFAULT_REVISION_INTERVAL, 5000);
+  public record Tuning(
+      Duration revisionCompactionInterval, long snapshotCatchUpEntries, long walSegmentBytes) {
+    public static final Tuning ETCD =
+        new Tuning(
+            AutoCompactor.DEFAULT_REVISION_INTERVAL,
+            5000,
+            io.etch.storage.wal.Wal.Options.DEFAULT_SEGMENT_BYTES);
+
+    public Tuning(Duration revisionCompactionInterval, long snapshotCatchUpEntries) {
+      this(
+          revisionCompactionInterval,
+          snapshotCatchUpEntries,
+          io.etch.storage.wal.Wal.Options.DEFAULT_SEGMENT_BYTES);
+    }
+
+    public Tuning withWalSegmentBytes(long bytes) {
+      return new Tuning(revisionCompactionInterval, snapshotCatchUpEntries, bytes);
+    }
+
+    WalStorage.Options walOptions() {
+      return new WalStorage.Options(
+          new io.etch.storage.wal.Wal.Options(walSegmentBytes),
+          WalStorage.Options.DEFAULT.cacheBytes());
+    }
   }
 
   private EtchServer(EtchConfig config, Tuning tuning) throws IOException {
@@ -147,7 +172,7 @@ public final class EtchServer implements AutoCloseable {
     Path dbDir = memberDir.resolve("db");
     Files.createDirectories(memberDir);
     if (WalStorage.exists(walDir)) {
-      wal = WalStorage.open(walDir, WalStorage.Options.DEFAULT);
+      wal = WalStorage.open(walDir, tuning.walOptions());
       ByteBuffer meta = ByteBuffer.wrap(wal.metadata());
       memberId = meta.getLong();
       clusterId = meta.getLong();
@@ -168,7 +193,7 @@ public final class EtchServer implements AutoCloseable {
       }
       clusterId = ClusterIds.clusterId(ids);
       byte[] meta = ByteBuffer.allocate(16).putLong(memberId).putLong(clusterId).array();
-      wal = WalStorage.create(walDir, meta, Bootstrap.confState(ids), WalStorage.Options.DEFAULT);
+      wal = WalStorage.create(walDir, meta, Bootstrap.confState(ids), tuning.walOptions());
       wal.save(Bootstrap.hardState(ids), Bootstrap.entries(ids), true);
       log.info(
           "bootstrapped member {} of new cluster {} with {} member(s)",
@@ -206,7 +231,7 @@ public final class EtchServer implements AutoCloseable {
       memberId = self.getID();
       clusterId = remote.getClusterId();
       byte[] meta = ByteBuffer.allocate(16).putLong(memberId).putLong(clusterId).array();
-      wal = WalStorage.create(walDir, meta, ConfState.EMPTY, WalStorage.Options.DEFAULT);
+      wal = WalStorage.create(walDir, meta, ConfState.EMPTY, tuning.walOptions());
       for (Member m : remote.getMembersList()) {
         joinPeers.put(m.getID(), m.getPeerURLsList().stream().map(URI::create).toList());
       }
