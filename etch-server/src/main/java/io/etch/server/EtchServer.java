@@ -21,6 +21,9 @@ import io.etch.server.cluster.ConfChangeContext;
 import io.etch.server.cluster.LearnerGuard;
 import io.etch.server.cluster.Membership;
 import io.etch.server.config.EtchConfig;
+import io.etch.server.http.HealthRoutes;
+import io.etch.server.http.HttpGateway;
+import io.etch.server.http.PortSharing;
 import io.etch.server.kv.KvService;
 import io.etch.server.lease.LeaseApplier;
 import io.etch.server.lease.LeaseExpiry;
@@ -43,7 +46,9 @@ import io.etch.storage.snapshot.SnapshotStore;
 import io.etch.storage.snapshot.SnapshotStream;
 import io.etch.storage.snapshot.StoredSnapshot;
 import io.etch.storage.wal.WalStorage;
+import io.grpc.BindableService;
 import io.grpc.Server;
+import io.grpc.ServerInterceptor;
 import io.grpc.ServerInterceptors;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
@@ -94,6 +99,7 @@ public final class EtchServer implements AutoCloseable {
   private final RaftNode raft;
   private final WatchHub watchHub;
   private final List<Server> clientServers = new ArrayList<>();
+  private HttpGateway gateway;
   private final List<Server> peerServers = new ArrayList<>();
   private final PeerTransport transport;
   private final ExecutorService responseExecutor;
@@ -420,29 +426,40 @@ public final class EtchServer implements AutoCloseable {
     int maxInbound = config.maxRequestBytes() + 512 * 1024; // etcd's gRPC overhead allowance
     LearnerGuard learnerGuard = new LearnerGuard(() -> learner);
     var clientTls = config.clientTls() == null ? null : ClientTls.serverContext(config.clientTls());
+    List<BindableService> clientServices =
+        List.of(
+            new AuthService(this, auth),
+            new KvService(this),
+            new LeaseService(this, lessor, leaseExpiry),
+            new MaintenanceService(this),
+            new ClusterService(this),
+            new WatchService(watchHub, auth));
+    List<ServerInterceptor> clientInterceptors = List.of(new AuthInterceptor(), learnerGuard);
+    // etcd's gateway and /health, /version on the client port: the same services, in process.
+    gateway = HttpGateway.start(clientServices, clientInterceptors, maxInbound);
+    HealthRoutes.install(gateway, Main.ETCD_COMPATIBLE_VERSION, "3.5.0", requestTimeout);
     for (URI u : config.listenClientUrls()) {
-      NettyServerBuilder builder =
-          NettyServerBuilder.forAddress(new InetSocketAddress(u.getHost(), u.getPort()));
+      InetSocketAddress address = new InetSocketAddress(u.getHost(), u.getPort());
+      NettyServerBuilder builder;
       if ("https".equals(u.getScheme())) {
-        builder.sslContext(clientTls);
+        // HTTP/1.1 over TLS is not sniffed yet: https client URLs serve gRPC only.
+        builder = NettyServerBuilder.forAddress(address).sslContext(clientTls);
+      } else {
+        builder = NettyServerBuilder.forAddress(address, PortSharing.plaintext(gateway));
       }
-      Server server =
-          builder
-              .maxInboundMessageSize(maxInbound)
-              // No handler blocks (waits are futures; store scans run on the respond pool), so
-              // calls run on the Netty event loop instead of hopping to gRPC's cached thread pool,
-              // which cost more CPU than the whole write path under load (bench profile).
-              .directExecutor()
-              .intercept(new AuthInterceptor())
-              .intercept(learnerGuard)
-              .addService(new AuthService(this, auth))
-              .addService(new KvService(this))
-              .addService(new LeaseService(this, lessor, leaseExpiry))
-              .addService(new MaintenanceService(this))
-              .addService(new ClusterService(this))
-              .addService(new WatchService(watchHub, auth))
-              .build()
-              .start();
+      builder
+          .maxInboundMessageSize(maxInbound)
+          // No handler blocks (waits are futures; store scans run on the respond pool), so
+          // calls run on the Netty event loop instead of hopping to gRPC's cached thread pool,
+          // which cost more CPU than the whole write path under load (bench profile).
+          .directExecutor();
+      for (ServerInterceptor i : clientInterceptors) {
+        builder.intercept(i);
+      }
+      for (BindableService s : clientServices) {
+        builder.addService(s);
+      }
+      Server server = builder.build().start();
       clientServers.add(server);
       log.info("serving client requests on {}", u.getHost() + ":" + server.getPort());
     }
@@ -889,6 +906,11 @@ public final class EtchServer implements AutoCloseable {
         .thenCompose(index -> raft.applier().waitApplied(index));
   }
 
+  /** The HTTP gateway on the client port; {@code addGet} adds a route (e.g. /metrics). */
+  public HttpGateway httpGateway() {
+    return gateway;
+  }
+
   @Override
   public void close() {
     if (!closed.compareAndSet(false, true)) {
@@ -906,6 +928,9 @@ public final class EtchServer implements AutoCloseable {
     watchHub.close(); // ends watch streams, which would otherwise hold the listeners open
     if (corruptionCheck != null) {
       corruptionCheck.close();
+    }
+    if (gateway != null) {
+      gateway.close();
     }
     if (compactor != null) {
       compactor.close();

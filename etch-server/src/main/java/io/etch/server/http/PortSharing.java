@@ -1,0 +1,153 @@
+package io.etch.server.http;
+
+import io.grpc.ServerCredentials;
+import io.grpc.netty.shaded.io.grpc.netty.GrpcHttp2ConnectionHandler;
+import io.grpc.netty.shaded.io.grpc.netty.InternalNettyServerCredentials;
+import io.grpc.netty.shaded.io.grpc.netty.InternalProtocolNegotiator;
+import io.grpc.netty.shaded.io.grpc.netty.InternalProtocolNegotiators;
+import io.grpc.netty.shaded.io.grpc.netty.ProtocolNegotiationEvent;
+import io.grpc.netty.shaded.io.netty.buffer.ByteBuf;
+import io.grpc.netty.shaded.io.netty.buffer.ByteBufUtil;
+import io.grpc.netty.shaded.io.netty.channel.ChannelHandler;
+import io.grpc.netty.shaded.io.netty.channel.ChannelHandlerContext;
+import io.grpc.netty.shaded.io.netty.channel.ChannelInboundHandlerAdapter;
+import io.grpc.netty.shaded.io.netty.handler.codec.http.HttpObjectAggregator;
+import io.grpc.netty.shaded.io.netty.handler.codec.http.HttpServerCodec;
+import io.grpc.netty.shaded.io.netty.util.AsciiString;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * One listener for gRPC and HTTP/1.1, as etcd's cmux does on the client port: the first bytes of a
+ * plaintext connection decide. The HTTP/2 connection preface hands the connection to gRPC's own
+ * pipeline untouched (no proxy hop: after the first read the sniffer is gone); anything else is
+ * HTTP/1.x and goes to the {@link HttpGateway} handler.
+ *
+ * <p>Plugged in through grpc-netty's {@code InternalNettyServerCredentials}: gRPC's plaintext
+ * negotiator is wrapped, and its {@link ProtocolNegotiationEvent} held back until the protocol is
+ * known.
+ */
+public final class PortSharing {
+  private PortSharing() {}
+
+  /** "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", RFC 9113 §3.4. */
+  private static final byte[] H2_PREFACE =
+      "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+
+  /** Plaintext server credentials serving gRPC and, on the same port, {@code gateway}. */
+  public static ServerCredentials plaintext(HttpGateway gateway) {
+    InternalProtocolNegotiator.ProtocolNegotiator grpc =
+        InternalProtocolNegotiators.serverPlaintext();
+    return InternalNettyServerCredentials.create(
+        new InternalProtocolNegotiator.ProtocolNegotiator() {
+          @Override
+          public AsciiString scheme() {
+            return grpc.scheme();
+          }
+
+          @Override
+          public ChannelHandler newHandler(GrpcHttp2ConnectionHandler grpcHandler) {
+            return new Sniffer(grpc.newHandler(grpcHandler), gateway);
+          }
+
+          @Override
+          public void close() {
+            grpc.close();
+          }
+        });
+  }
+
+  /** Buffers a connection's first bytes until they match or leave the HTTP/2 preface. */
+  private static final class Sniffer extends ChannelInboundHandlerAdapter {
+    private final ChannelHandler grpc;
+    private final HttpGateway gateway;
+    private ByteBuf buffered;
+    private Object negotiationEvent;
+
+    Sniffer(ChannelHandler grpc, HttpGateway gateway) {
+      this.grpc = grpc;
+      this.gateway = gateway;
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+      if (evt instanceof ProtocolNegotiationEvent && negotiationEvent == null) {
+        negotiationEvent = evt; // replayed to gRPC's handler if the connection turns out gRPC
+        return;
+      }
+      super.userEventTriggered(ctx, evt);
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (!(msg instanceof ByteBuf in)) {
+        ctx.fireChannelRead(msg);
+        return;
+      }
+      if (buffered == null) {
+        buffered = in;
+      } else {
+        buffered = ctx.alloc().compositeBuffer().addComponents(true, buffered, in);
+      }
+      int n = Math.min(buffered.readableBytes(), H2_PREFACE.length);
+      for (int i = 0; i < n; i++) {
+        if (buffered.getByte(buffered.readerIndex() + i) != H2_PREFACE[i]) {
+          toHttp(ctx);
+          return;
+        }
+      }
+      if (n == H2_PREFACE.length) {
+        toGrpc(ctx);
+      }
+    }
+
+    private void toGrpc(ChannelHandlerContext ctx) {
+      ctx.pipeline().addAfter(ctx.name(), null, grpc);
+      if (negotiationEvent != null) {
+        ctx.fireUserEventTriggered(negotiationEvent);
+      }
+      ByteBuf b = buffered;
+      buffered = null;
+      ctx.fireChannelRead(b);
+      ctx.pipeline().remove(this);
+    }
+
+    private void toHttp(ChannelHandlerContext ctx) {
+      gateway.track(ctx.channel());
+      String name = ctx.name();
+      ctx.pipeline()
+          .addAfter(name, "etch-http-codec", new HttpServerCodec())
+          .addAfter(
+              "etch-http-codec",
+              "etch-http-aggregator",
+              new HttpObjectAggregator(gateway.maxBody()))
+          .addAfter("etch-http-aggregator", "etch-http", gateway.newHandler());
+      ByteBuf b = buffered;
+      buffered = null;
+      ctx.fireChannelRead(b);
+      ctx.pipeline().remove(this);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+      release();
+      super.channelInactive(ctx);
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+      release();
+    }
+
+    private void release() {
+      if (buffered != null) {
+        buffered.release();
+        buffered = null;
+      }
+    }
+
+    @Override
+    public String toString() {
+      return "etch-sniffer " + (buffered == null ? "" : ByteBufUtil.hexDump(buffered));
+    }
+  }
+}
