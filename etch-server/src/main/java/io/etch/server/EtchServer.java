@@ -21,11 +21,14 @@ import io.etch.server.cluster.ConfChangeContext;
 import io.etch.server.cluster.LearnerGuard;
 import io.etch.server.cluster.Membership;
 import io.etch.server.config.EtchConfig;
+import io.etch.server.election.ElectionService;
 import io.etch.server.kv.KvService;
 import io.etch.server.lease.LeaseApplier;
 import io.etch.server.lease.LeaseExpiry;
 import io.etch.server.lease.LeaseService;
 import io.etch.server.lease.Lessor;
+import io.etch.server.lock.LocalClient;
+import io.etch.server.lock.LockService;
 import io.etch.server.maintenance.AutoCompactor;
 import io.etch.server.maintenance.MaintenanceService;
 import io.etch.server.raft.RaftNode;
@@ -403,6 +406,8 @@ public final class EtchServer implements AutoCloseable {
               .addService(new MaintenanceService(this))
               .addService(new ClusterService(this))
               .addService(new WatchService(watchHub, auth))
+              .addService(new LockService(this, new LocalClient(this)))
+              .addService(new ElectionService(this, new LocalClient(this)))
               .build()
               .start();
       clientServers.add(server);
