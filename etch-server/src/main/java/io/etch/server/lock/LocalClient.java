@@ -133,6 +133,21 @@ public final class LocalClient {
     }
   }
 
+  /**
+   * What etcd's lock and election servers answer for a failed KV call: clientv3 turns the gRPC
+   * status into a plain error, so the client gets code Unknown with the same message (etcd 3.4.23
+   * observed: a Lock with an unknown lease fails with {@code Unknown: etcdserver: requested lease
+   * not found}).
+   */
+  static Throwable asClientError(Throwable t) {
+    if (t instanceof io.grpc.StatusRuntimeException sre
+        && sre.getStatus().getCode() != Status.Code.UNKNOWN
+        && sre.getStatus().getCode() != Status.Code.CANCELLED) {
+      return Status.UNKNOWN.withDescription(sre.getStatus().getDescription()).asRuntimeException();
+    }
+    return t;
+  }
+
   /** Calls made as one client. */
   public final class Caller {
     private final Context ctx;
@@ -166,7 +181,7 @@ public final class LocalClient {
 
             @Override
             public void onError(Throwable t) {
-              f.completeExceptionally(t);
+              f.completeExceptionally(asClientError(t));
             }
 
             @Override
