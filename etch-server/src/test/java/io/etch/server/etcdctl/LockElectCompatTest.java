@@ -18,6 +18,8 @@ import io.grpc.StatusRuntimeException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;
@@ -106,6 +108,111 @@ class LockElectCompatTest {
               LockGrpc.newBlockingStub(ch)
                   .withDeadlineAfter(5, TimeUnit.SECONDS)
                   .lock(LockRequest.newBuilder().setName(name).setLease(0x1234).build()));
+    }
+  }
+
+  /**
+   * RBAC as etcd's: Lock and Campaign write the caller's key and read the prefix (readwrite on the
+   * prefix suffices; read alone is refused), Leader only reads; without a token nothing passes.
+   */
+  @Test
+  void lockAndElectionPermissionsAreEtcds() throws Exception {
+    try (SideBySide s = SideBySide.start(dir)) {
+      for (String[] cmd :
+          new String[][] {
+            {"user", "add", "root:root"},
+            {"user", "grant-role", "root", "root"},
+            {"role", "add", "rw"},
+            {"role", "grant-permission", "rw", "readwrite", "res/", "--prefix"},
+            {"role", "add", "ro"},
+            {"role", "grant-permission", "ro", "read", "res/", "--prefix"},
+            {"user", "add", "rw:pw"},
+            {"user", "grant-role", "rw", "rw"},
+            {"user", "add", "ro:pw"},
+            {"user", "grant-role", "ro", "ro"},
+            {"auth", "enable"}
+          }) {
+        s.same(cmd);
+      }
+      ByteString res = ByteString.copyFromUtf8("res");
+      List<String> outcomes = new ArrayList<>();
+      for (String user : new String[] {"rw", "ro", null}) {
+        outcomes.add(
+            sameError(
+                s,
+                user,
+                ch ->
+                    LockGrpc.newBlockingStub(ch)
+                        .withDeadlineAfter(5, TimeUnit.SECONDS)
+                        .lock(LockRequest.newBuilder().setName(res).setLease(lease(ch)).build())));
+        outcomes.add(
+            sameError(
+                s,
+                user,
+                ch ->
+                    ElectionGrpc.newBlockingStub(ch)
+                        .withDeadlineAfter(5, TimeUnit.SECONDS)
+                        .campaign(
+                            io.etch.api.v3electionpb.CampaignRequest.newBuilder()
+                                .setName(ByteString.copyFromUtf8("res/e"))
+                                .setLease(lease(ch))
+                                .setValue(res)
+                                .build())));
+        sameError(
+            s,
+            user,
+            ch ->
+                ElectionGrpc.newBlockingStub(ch)
+                    .leader(
+                        LeaderRequest.newBuilder()
+                            .setName(ByteString.copyFromUtf8("res/e"))
+                            .build()));
+      }
+    }
+  }
+
+  /** A lease granted by the channel's user (granting needs no permission). */
+  private static long lease(io.grpc.Channel ch) {
+    return io.etch.api.etcdserverpb.LeaseGrpc.newBlockingStub(ch)
+        .leaseGrant(io.etch.api.etcdserverpb.LeaseGrantRequest.newBuilder().setTTL(30).build())
+        .getID();
+  }
+
+  private static String sameError(SideBySide s, String user, Function<io.grpc.Channel, Object> call)
+      throws Exception {
+    String etcd = result(s.etcd.clientUrl, user, call);
+    String etch = result(s.etchUrl, user, call);
+    assertThat(etch).as("as user %s", user).isEqualTo(etcd);
+    return etch;
+  }
+
+  /** The call's outcome as {@code user} (authenticated with password pw; null: no token). */
+  private static String result(String url, String user, Function<io.grpc.Channel, Object> call)
+      throws Exception {
+    ManagedChannel ch = TestServer.channel(URI.create(url).getPort());
+    try {
+      io.grpc.Channel c = ch;
+      if (user != null) {
+        String token =
+            io.etch.api.etcdserverpb.AuthGrpc.newBlockingStub(ch)
+                .authenticate(
+                    io.etch.api.etcdserverpb.AuthenticateRequest.newBuilder()
+                        .setName(user)
+                        .setPassword("pw")
+                        .build())
+                .getToken();
+        io.grpc.Metadata md = new io.grpc.Metadata();
+        md.put(io.grpc.Metadata.Key.of("token", io.grpc.Metadata.ASCII_STRING_MARSHALLER), token);
+        c =
+            io.grpc.ClientInterceptors.intercept(
+                ch, io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(md));
+      }
+      Object r = call.apply(c);
+      return "ok " + r.getClass().getSimpleName();
+    } catch (StatusRuntimeException e) {
+      return e.getStatus().getCode() + ": " + e.getStatus().getDescription();
+    } finally {
+      TestServer.close(ch);
     }
   }
 
