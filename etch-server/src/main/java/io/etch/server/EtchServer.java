@@ -391,6 +391,8 @@ public final class EtchServer implements AutoCloseable {
       if ("https".equals(u.getScheme())) {
         builder.sslContext(clientTls);
       }
+      LeaseService leases = new LeaseService(this, lessor, leaseExpiry);
+      LocalClient local = new LocalClient(this, leases);
       Server server =
           builder
               .maxInboundMessageSize(maxInbound)
@@ -402,12 +404,12 @@ public final class EtchServer implements AutoCloseable {
               .intercept(learnerGuard)
               .addService(new AuthService(this, auth))
               .addService(new KvService(this))
-              .addService(new LeaseService(this, lessor, leaseExpiry))
+              .addService(leases)
               .addService(new MaintenanceService(this))
               .addService(new ClusterService(this))
               .addService(new WatchService(watchHub, auth))
-              .addService(new LockService(this, new LocalClient(this)))
-              .addService(new ElectionService(this, new LocalClient(this)))
+              .addService(new LockService(this, local))
+              .addService(new ElectionService(this, local))
               .build()
               .start();
       clientServers.add(server);

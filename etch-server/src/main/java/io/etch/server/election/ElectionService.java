@@ -102,62 +102,66 @@ public final class ElectionService extends ElectionGrpc.ElectionImplBase {
     if (out instanceof ServerCallStreamObserver<CampaignResponse> sc) {
       sc.setOnCancelHandler(cancel::cancel);
     }
+    complete(
+        c.sessionLease(req.getLease()).thenCompose(lease -> campaign(c, cancel, req, lease)), out);
+  }
+
+  /** etcd's Election.Campaign for {@code req} under {@code lease}. */
+  private CompletableFuture<CampaignResponse> campaign(
+      LocalClient.Caller c, LocalClient.Cancel cancel, CampaignRequest req, long lease) {
     ByteString prefix = prefix(req.getName());
-    ByteString key = prefix.concat(ByteString.copyFromUtf8(Long.toHexString(req.getLease())));
+    ByteString key = prefix.concat(ByteString.copyFromUtf8(Long.toHexString(lease)));
     TxnRequest txn =
         TxnRequest.newBuilder()
             .addCompare(createIs(key, 0))
-            .addSuccess(put(key, req.getValue(), req.getLease()))
+            .addSuccess(put(key, req.getValue(), lease))
             .addFailure(
                 RequestOp.newBuilder().setRequestRange(RangeRequest.newBuilder().setKey(key)))
             .build();
-    CompletableFuture<CampaignResponse> f =
-        c.txn(txn)
-            .thenComposeAsync(
-                t -> {
-                  long rev;
-                  CompletableFuture<Void> proclaimed;
-                  if (t.getSucceeded()) {
-                    rev = t.getHeader().getRevision();
-                    proclaimed = CompletableFuture.completedFuture(null);
-                  } else {
-                    // Campaigning again with the same lease: same place; proclaim a new value.
-                    KeyValue kv = t.getResponses(0).getResponseRange().getKvs(0);
-                    rev = kv.getCreateRevision();
-                    proclaimed =
-                        kv.getValue().equals(req.getValue())
-                            ? CompletableFuture.completedFuture(null)
-                            : proclaim(c, key, rev, req.getLease(), req.getValue())
-                                .thenAccept(h -> {});
-                  }
-                  LeaderKey leader =
-                      LeaderKey.newBuilder()
-                          .setName(req.getName())
-                          .setKey(key)
-                          .setRev(rev)
-                          .setLease(req.getLease())
-                          .build();
-                  return proclaimed
-                      .thenCompose(v -> c.waitDeletes(prefix, rev - 1, cancel))
-                      .thenCompose(h -> ensureLeader(c, leader))
-                      .thenApply(
-                          v ->
-                              CampaignResponse.newBuilder()
-                                  .setHeader(t.getHeader())
-                                  .setLeader(leader)
-                                  .build())
-                      .exceptionallyCompose(
-                          err -> {
-                            // etcd: a canceled or failed campaign resigns its place.
-                            return resign(c, leader)
-                                .handle(
-                                    (d, e2) -> {
-                                      throw new CompletionException(unwrap(err));
-                                    });
-                          });
-                },
-                client.executor());
-    complete(f, out);
+    return c.txn(txn)
+        .thenComposeAsync(
+            t -> {
+              long rev;
+              CompletableFuture<Void> proclaimed;
+              if (t.getSucceeded()) {
+                rev = t.getHeader().getRevision();
+                proclaimed = CompletableFuture.completedFuture(null);
+              } else {
+                // Campaigning again with the same lease: same place; proclaim a new value.
+                KeyValue kv = t.getResponses(0).getResponseRange().getKvs(0);
+                rev = kv.getCreateRevision();
+                proclaimed =
+                    kv.getValue().equals(req.getValue())
+                        ? CompletableFuture.completedFuture(null)
+                        : proclaim(c, key, rev, lease, req.getValue()).thenAccept(h -> {});
+              }
+              LeaderKey leader =
+                  LeaderKey.newBuilder()
+                      .setName(req.getName())
+                      .setKey(key)
+                      .setRev(rev)
+                      .setLease(lease)
+                      .build();
+              return proclaimed
+                  .thenCompose(v -> c.waitDeletes(prefix, rev - 1, cancel))
+                  .thenCompose(h -> ensureLeader(c, leader))
+                  .thenApply(
+                      v ->
+                          CampaignResponse.newBuilder()
+                              .setHeader(t.getHeader())
+                              .setLeader(leader)
+                              .build())
+                  .exceptionallyCompose(
+                      err -> {
+                        // etcd: a canceled or failed campaign resigns its place.
+                        return resign(c, leader)
+                            .handle(
+                                (d, e2) -> {
+                                  throw new CompletionException(unwrap(err));
+                                });
+                      });
+            },
+            client.executor());
   }
 
   /** After the wait: the candidate's key is still there, with its lease, and the lease is alive. */

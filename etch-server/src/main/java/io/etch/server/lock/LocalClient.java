@@ -3,6 +3,9 @@ package io.etch.server.lock;
 import com.google.protobuf.ByteString;
 import io.etch.api.etcdserverpb.DeleteRangeRequest;
 import io.etch.api.etcdserverpb.DeleteRangeResponse;
+import io.etch.api.etcdserverpb.LeaseGrantRequest;
+import io.etch.api.etcdserverpb.LeaseGrantResponse;
+import io.etch.api.etcdserverpb.LeaseGrpc;
 import io.etch.api.etcdserverpb.RangeRequest;
 import io.etch.api.etcdserverpb.RangeResponse;
 import io.etch.api.etcdserverpb.ResponseHeader;
@@ -37,11 +40,17 @@ public final class LocalClient {
   private final WatchService watch;
   private final Executor executor;
 
-  public LocalClient(EtchServer server) {
+  private final LeaseGrpc.LeaseImplBase lease;
+
+  public LocalClient(EtchServer server, LeaseGrpc.LeaseImplBase lease) {
+    this.lease = lease;
     this.kv = new KvService(server);
     this.watch = new WatchService(server.watchHub(), server.auth());
     this.executor = server.responseExecutor();
   }
+
+  /** clientv3/concurrency's default session TTL, in seconds. */
+  static final long SESSION_TTL = 60;
 
   /** Where continuations run (never the hub thread or a Netty event loop for long). */
   public Executor executor() {
@@ -162,6 +171,21 @@ public final class LocalClient {
 
     public CompletableFuture<RangeResponse> range(RangeRequest r) {
       return call((req, out) -> kv.range(req, out), r);
+    }
+
+    /**
+     * The lease a Lock or Campaign without one runs under: etcd's server-side session grants one of
+     * the session's default TTL (60 s) and stops keeping it alive at once, so such a lock or
+     * leadership ends after 60 s unless the client keeps the lease (its id is in the key) alive.
+     */
+    public CompletableFuture<Long> sessionLease(long requested) {
+      if (requested != 0) {
+        return CompletableFuture.completedFuture(requested);
+      }
+      return this.<LeaseGrantRequest, LeaseGrantResponse>call(
+              (req, out) -> lease.leaseGrant(req, out),
+              LeaseGrantRequest.newBuilder().setTTL(SESSION_TTL).build())
+          .thenApply(LeaseGrantResponse::getID);
     }
 
     public CompletableFuture<DeleteRangeResponse> delete(ByteString key) {

@@ -35,6 +35,10 @@ import java.util.function.LongPredicate;
  * key goes when Unlock deletes it, when its lease expires or is revoked, or when the client cancels
  * its Lock call while waiting (its key is then deleted, as etcd does).
  *
+ * <p>A Lock without a lease runs under one granted for it with etcd's session TTL (60 s), which
+ * nobody keeps alive unless the client does (its id is the key's suffix): etcd's server-side
+ * session does the same.
+ *
  * <p><b>Ownership is re-checked.</b> Before answering, the waiter reads its own key again
  * (linearizably) and requires this member's lessor to still know its lease: a waiter whose lease
  * expired while it waited must not be told it holds the lock (Jepsen found etcd 3.4.3 did exactly
@@ -66,8 +70,25 @@ public final class LockService extends LockGrpc.LockImplBase {
     if (out instanceof ServerCallStreamObserver<LockResponse> sc) {
       sc.setOnCancelHandler(cancel::cancel);
     }
-    ByteString prefix = req.getName().concat(ByteString.copyFromUtf8("/"));
-    ByteString key = prefix.concat(ByteString.copyFromUtf8(Long.toHexString(req.getLease())));
+    CompletableFuture<LockResponse> f =
+        c.sessionLease(req.getLease())
+            .thenCompose(lease -> acquire(c, cancel, req.getName(), lease));
+    f.whenComplete(
+        (resp, err) -> {
+          if (err != null) {
+            out.onError(EtcdStatus.of(unwrap(err)));
+          } else {
+            out.onNext(resp);
+            out.onCompleted();
+          }
+        });
+  }
+
+  /** etcd's Mutex.Lock for {@code name} under {@code lease}. */
+  private CompletableFuture<LockResponse> acquire(
+      LocalClient.Caller c, LocalClient.Cancel cancel, ByteString name, long lease) {
+    ByteString prefix = name.concat(ByteString.copyFromUtf8("/"));
+    ByteString key = prefix.concat(ByteString.copyFromUtf8(Long.toHexString(lease)));
     TxnRequest txn =
         TxnRequest.newBuilder()
             .addCompare(
@@ -78,7 +99,7 @@ public final class LockService extends LockGrpc.LockImplBase {
                     .setCreateRevision(0))
             .addSuccess(
                 RequestOp.newBuilder()
-                    .setRequestPut(PutRequest.newBuilder().setKey(key).setLease(req.getLease())))
+                    .setRequestPut(PutRequest.newBuilder().setKey(key).setLease(lease)))
             .addSuccess(
                 RequestOp.newBuilder().setRequestRange(LocalClient.firstCreate(prefix)).build())
             .addFailure(
@@ -86,38 +107,27 @@ public final class LockService extends LockGrpc.LockImplBase {
             .addFailure(
                 RequestOp.newBuilder().setRequestRange(LocalClient.firstCreate(prefix)).build())
             .build();
-    CompletableFuture<LockResponse> f =
-        c.txn(txn)
-            .thenComposeAsync(
-                t -> {
-                  long myRev = myRevision(t);
-                  var owner = t.getResponses(1).getResponseRange().getKvsList();
-                  if (owner.isEmpty() || owner.get(0).getCreateRevision() == myRev) {
-                    return ensureOwner(c, key, req.getLease(), t.getHeader());
-                  }
-                  return c.waitDeletes(prefix, myRev - 1, cancel)
-                      .thenComposeAsync(
-                          h -> ensureOwner(c, key, req.getLease(), h), client.executor())
-                      .exceptionallyCompose(
-                          err -> {
-                            // etcd's Mutex.Lock: a failed wait (canceled call) gives up its place.
-                            return c.delete(key)
-                                .handle(
-                                    (d, e2) -> {
-                                      throw new CompletionException(unwrap(err));
-                                    });
-                          });
-                },
-                client.executor());
-    f.whenComplete(
-        (resp, err) -> {
-          if (err != null) {
-            out.onError(EtcdStatus.of(unwrap(err)));
-          } else {
-            out.onNext(resp);
-            out.onCompleted();
-          }
-        });
+    return c.txn(txn)
+        .thenComposeAsync(
+            t -> {
+              long myRev = myRevision(t);
+              var owner = t.getResponses(1).getResponseRange().getKvsList();
+              if (owner.isEmpty() || owner.get(0).getCreateRevision() == myRev) {
+                return ensureOwner(c, key, lease, t.getHeader());
+              }
+              return c.waitDeletes(prefix, myRev - 1, cancel)
+                  .thenComposeAsync(h -> ensureOwner(c, key, lease, h), client.executor())
+                  .exceptionallyCompose(
+                      err -> {
+                        // etcd's Mutex.Lock: a failed wait (canceled call) gives up its place.
+                        return c.delete(key)
+                            .handle(
+                                (d, e2) -> {
+                                  throw new CompletionException(unwrap(err));
+                                });
+                      });
+            },
+            client.executor());
   }
 
   /** The create revision of the caller's key: made by this txn, or there before (same lease). */

@@ -242,4 +242,32 @@ class LockTest {
     var again = client.getLockClient().lock(b("fence"), bLease).get(5, TimeUnit.SECONDS);
     assertThat(again.getKey()).isEqualTo(got.getKey());
   }
+
+  /** Without a lease, as etcd's server-side session: the lock runs under a new 60 s lease. */
+  @Test
+  void aLockWithoutALeaseHoldsItUnderAFreshSixtySecondLease() throws Exception {
+    ManagedChannel ch = TestServer.channel(server.clientPort());
+    try {
+      var r =
+          LockGrpc.newBlockingStub(ch)
+              .withDeadlineAfter(5, TimeUnit.SECONDS)
+              .lock(
+                  LockRequest.newBuilder()
+                      .setName(com.google.protobuf.ByteString.copyFromUtf8("nolease"))
+                      .build());
+      String key = r.getKey().toStringUtf8();
+      assertThat(key).startsWith("nolease/").isNotEqualTo("nolease/0");
+      long lease = Long.parseUnsignedLong(key.substring("nolease/".length()), 16);
+      var ttl =
+          client
+              .getLeaseClient()
+              .timeToLive(lease, io.etcd.jetcd.options.LeaseOption.DEFAULT)
+              .get();
+      assertThat(ttl.getGrantedTTL()).isEqualTo(60);
+      assertThat(client.getKVClient().get(b(key)).get().getKvs().get(0).getLease())
+          .isEqualTo(lease);
+    } finally {
+      TestServer.close(ch);
+    }
+  }
 }
