@@ -113,7 +113,12 @@ public final class LockService extends LockGrpc.LockImplBase {
               long myRev = myRevision(t);
               var owner = t.getResponses(1).getResponseRange().getKvsList();
               if (owner.isEmpty() || owner.get(0).getCreateRevision() == myRev) {
-                return ensureOwner(c, key, lease, t.getHeader());
+                // Created by this very txn with the lease (apply checked it exists): nothing to
+                // re-check. A key there before is re-checked as a waiter's is.
+                return t.getSucceeded()
+                    ? CompletableFuture.completedFuture(
+                        LockResponse.newBuilder().setHeader(t.getHeader()).setKey(key).build())
+                    : ensureOwner(c, key, lease, t.getHeader());
               }
               return c.waitDeletes(prefix, myRev - 1, cancel)
                   .thenComposeAsync(h -> ensureOwner(c, key, lease, h), client.executor())

