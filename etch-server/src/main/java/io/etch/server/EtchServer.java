@@ -21,6 +21,7 @@ import io.etch.server.cluster.ConfChangeContext;
 import io.etch.server.cluster.LearnerGuard;
 import io.etch.server.cluster.Membership;
 import io.etch.server.config.EtchConfig;
+import io.etch.server.election.ElectionService;
 import io.etch.server.http.HealthRoutes;
 import io.etch.server.http.HttpGateway;
 import io.etch.server.http.PortSharing;
@@ -29,6 +30,8 @@ import io.etch.server.lease.LeaseApplier;
 import io.etch.server.lease.LeaseExpiry;
 import io.etch.server.lease.LeaseService;
 import io.etch.server.lease.Lessor;
+import io.etch.server.lock.LocalClient;
+import io.etch.server.lock.LockService;
 import io.etch.server.maintenance.AutoCompactor;
 import io.etch.server.maintenance.MaintenanceService;
 import io.etch.server.raft.RaftNode;
@@ -426,14 +429,18 @@ public final class EtchServer implements AutoCloseable {
     int maxInbound = config.maxRequestBytes() + 512 * 1024; // etcd's gRPC overhead allowance
     LearnerGuard learnerGuard = new LearnerGuard(() -> learner);
     var clientTls = config.clientTls() == null ? null : ClientTls.serverContext(config.clientTls());
+    LeaseService leases = new LeaseService(this, lessor, leaseExpiry);
+    LocalClient local = new LocalClient(this, leases);
     List<BindableService> clientServices =
         List.of(
             new AuthService(this, auth),
             new KvService(this),
-            new LeaseService(this, lessor, leaseExpiry),
+            leases,
             new MaintenanceService(this),
             new ClusterService(this),
-            new WatchService(watchHub, auth));
+            new WatchService(watchHub, auth),
+            new LockService(this, local),
+            new ElectionService(this, local));
     List<ServerInterceptor> clientInterceptors = List.of(new AuthInterceptor(), learnerGuard);
     // etcd's gateway and /health, /version on the client port: the same services, in process.
     gateway = HttpGateway.start(clientServices, clientInterceptors, maxInbound);
