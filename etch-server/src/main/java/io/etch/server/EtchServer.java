@@ -28,6 +28,7 @@ import io.etch.server.lease.LeaseService;
 import io.etch.server.lease.Lessor;
 import io.etch.server.maintenance.AutoCompactor;
 import io.etch.server.maintenance.MaintenanceService;
+import io.etch.server.metrics.EtchMetrics;
 import io.etch.server.raft.RaftNode;
 import io.etch.server.tls.ClientTls;
 import io.etch.server.tls.PeerTls;
@@ -103,6 +104,7 @@ public final class EtchServer implements AutoCloseable {
   private final SslContext peerClientTls;
   private final Lessor lessor;
   private final AuthStore auth;
+  private final EtchMetrics metrics;
   private LeaseExpiry leaseExpiry;
   private final Tuning tuning;
   private AutoCompactor compactor;
@@ -295,6 +297,11 @@ public final class EtchServer implements AutoCloseable {
     transport.onRemoved(this::peerSaysRemoved);
     learner = store.members().stream().anyMatch(m -> m.id() == memberId && m.isLearner());
     raft = new RaftNode(rc, wal, transport, sm, tickMs, System::nanoTime);
+    metrics = new EtchMetrics(new MetricsSource());
+    wal.wal().fsyncListener(metrics::walFsync);
+    sm.onBackendCommit(metrics::backendCommit);
+    raft.onNewLeader(leader -> metrics.leaderChanged());
+    transport.listener(metrics.peerTransportListener());
     transport.bind(raft, this::openSnapshot);
     auth.appliedIndex(raft::appliedIndex);
     raft.enableSnapshots(config.snapshotCount(), tuning.snapshotCatchUpEntries(), store::sync);
@@ -353,6 +360,7 @@ public final class EtchServer implements AutoCloseable {
               .maxInboundMessageSize(64 << 20)
               // Handlers only enqueue to the raft loop: run them on the event loop, no hand-off.
               .directExecutor()
+              .addStreamTracerFactory(metrics.peerServerTracer())
               .addService(
                   ServerInterceptors.intercept(
                       new PeerService(
@@ -395,6 +403,7 @@ public final class EtchServer implements AutoCloseable {
               // calls run on the Netty event loop instead of hopping to gRPC's cached thread pool,
               // which cost more CPU than the whole write path under load (bench profile).
               .directExecutor()
+              .addStreamTracerFactory(metrics.grpcServerTracer())
               .intercept(new AuthInterceptor())
               .intercept(learnerGuard)
               .addService(new AuthService(this, auth))
@@ -406,6 +415,7 @@ public final class EtchServer implements AutoCloseable {
               .build()
               .start();
       clientServers.add(server);
+      metrics.grpcServices(server.getServices());
       log.info("serving client requests on {}", u.getHost() + ":" + server.getPort());
     }
     compactor =
@@ -485,6 +495,49 @@ public final class EtchServer implements AutoCloseable {
 
   public Lessor lessor() {
     return lessor;
+  }
+
+  /** This member's Prometheus metrics, for {@code GET /metrics}. */
+  public EtchMetrics metrics() {
+    return metrics;
+  }
+
+  /** What the metrics read from this member when scraped. */
+  private final class MetricsSource implements EtchMetrics.Source {
+    @Override
+    public long leader() {
+      return raft.leader();
+    }
+
+    @Override
+    public long memberId() {
+      return memberId;
+    }
+
+    @Override
+    public long committedIndex() {
+      return raft.committedIndex();
+    }
+
+    @Override
+    public long appliedIndex() {
+      return raft.appliedIndex();
+    }
+
+    @Override
+    public long dbSizeInBytes() {
+      return store.sizeOnDisk();
+    }
+
+    @Override
+    public long dbSizeInUseInBytes() {
+      return store.sizeInUse();
+    }
+
+    @Override
+    public long keys() {
+      return store.indexedKeys();
+    }
   }
 
   /** Users, roles, tokens and the permission checks every service runs. */
@@ -567,6 +620,7 @@ public final class EtchServer implements AutoCloseable {
   private <P> CompletableFuture<Object> awaitApplied(
       long id, java.util.function.Function<P, CompletableFuture<Void>> raftPropose, P proposal) {
     CompletableFuture<Object> result = wait.register(id);
+    metrics.proposalStarted();
     raftPropose
         .apply(proposal)
         .whenComplete(
@@ -580,6 +634,7 @@ public final class EtchServer implements AutoCloseable {
         .orTimeout(requestTimeout.toMillis(), TimeUnit.MILLISECONDS)
         .whenComplete(
             (r, err) -> {
+              metrics.proposalEnded(proposalFailed(err));
               if (err != null) {
                 wait.cancel(id);
               }
@@ -591,6 +646,20 @@ public final class EtchServer implements AutoCloseable {
               }
               return r;
             });
+  }
+
+  /**
+   * Whether a proposal failed as etcd counts it (etcd_server_proposals_failed_total): raft refused
+   * it, it timed out or the member stopped; not when apply answered it with an etcd error.
+   */
+  private static boolean proposalFailed(Throwable err) {
+    if (err instanceof java.util.concurrent.CompletionException && err.getCause() != null) {
+      err = err.getCause();
+    }
+    if (err == null || err instanceof io.etch.storage.mvcc.EtcdException) {
+      return false;
+    }
+    return !(err instanceof EtcdStatusException e) || e.status() == EtcdStatus.STOPPED;
   }
 
   /** Completes when this member stopped: closed, or retired after its removal from the cluster. */
