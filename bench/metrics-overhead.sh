@@ -47,7 +47,7 @@ wait_port metrics "${port[metrics]}" "${pid[metrics]}" "$work/metrics.log"
 
 run() { # SERVER TOTAL -> rps (a run with failed requests still reports; its errors are logged)
   local out
-  out=$("$etchctl" bench put --conns=100 --clients=1000 --total="$2" --val-size=256 \
+  out=$("$etchctl" bench put --conns=100 --clients=1000 --total="$2" --val-size=256 --dial-timeout=60 \
     --endpoints="http://127.0.0.1:${port[$1]}" -w json 2>>"$work/etchctl.log") || true
   [[ -n "$out" ]] || die "etchctl bench put on $1 printed nothing: $(tail -5 "$work/etchctl.log")"
   [[ "$(jq -r '.failed // 0' <<<"$out")" == 0 ]] || log "  $1: errors $(jq -c .errors <<<"$out")"
