@@ -34,6 +34,7 @@ import io.etch.server.lock.LocalClient;
 import io.etch.server.lock.LockService;
 import io.etch.server.maintenance.AutoCompactor;
 import io.etch.server.maintenance.MaintenanceService;
+import io.etch.server.metrics.EtchMetrics;
 import io.etch.server.raft.RaftNode;
 import io.etch.server.tls.ClientTls;
 import io.etch.server.tls.PeerTls;
@@ -114,6 +115,7 @@ public final class EtchServer implements AutoCloseable {
   private final AuthStore auth;
   private final io.etch.server.maintenance.Alarms alarms;
   private final io.etch.server.maintenance.Quota quota;
+  private final EtchMetrics metrics;
   private LeaseExpiry leaseExpiry;
   private final Tuning tuning;
   private AutoCompactor compactor;
@@ -338,6 +340,11 @@ public final class EtchServer implements AutoCloseable {
     transport.onRemoved(this::peerSaysRemoved);
     learner = store.members().stream().anyMatch(m -> m.id() == memberId && m.isLearner());
     raft = new RaftNode(rc, wal, transport, sm, tickMs, System::nanoTime);
+    metrics = new EtchMetrics(new MetricsSource());
+    wal.wal().fsyncListener(metrics::walFsync);
+    sm.onBackendCommit(metrics::backendCommit);
+    raft.onNewLeader(leader -> metrics.leaderChanged());
+    transport.listener(metrics.peerTransportListener());
     transport.bind(raft, this::openSnapshot);
     auth.appliedIndex(raft::appliedIndex);
     raft.enableSnapshots(config.snapshotCount(), tuning.snapshotCatchUpEntries(), store::sync);
@@ -396,6 +403,7 @@ public final class EtchServer implements AutoCloseable {
               .maxInboundMessageSize(64 << 20)
               // Handlers only enqueue to the raft loop: run them on the event loop, no hand-off.
               .directExecutor()
+              .addStreamTracerFactory(metrics.peerServerTracer())
               .addService(
                   ServerInterceptors.intercept(
                       new PeerService(
@@ -445,6 +453,23 @@ public final class EtchServer implements AutoCloseable {
     // etcd's gateway and /health, /version on the client port: the same services, in process.
     gateway = HttpGateway.start(clientServices, clientInterceptors, maxInbound);
     HealthRoutes.install(gateway, Main.ETCD_COMPATIBLE_VERSION, "3.5.0", requestTimeout);
+    gateway.addGet(
+        "/metrics",
+        q ->
+            CompletableFuture.supplyAsync(
+                () -> {
+                  var text = new java.io.ByteArrayOutputStream(64 * 1024);
+                  try {
+                    metrics.scrape(text);
+                  } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                  }
+                  return new HttpGateway.Reply(
+                      io.grpc.netty.shaded.io.netty.handler.codec.http.HttpResponseStatus.OK,
+                      metrics.contentType(),
+                      text.toString(java.nio.charset.StandardCharsets.UTF_8));
+                },
+                responseExecutor));
     for (URI u : config.listenClientUrls()) {
       InetSocketAddress address = new InetSocketAddress(u.getHost(), u.getPort());
       NettyServerBuilder builder;
@@ -459,7 +484,8 @@ public final class EtchServer implements AutoCloseable {
           // No handler blocks (waits are futures; store scans run on the respond pool), so
           // calls run on the Netty event loop instead of hopping to gRPC's cached thread pool,
           // which cost more CPU than the whole write path under load (bench profile).
-          .directExecutor();
+          .directExecutor()
+          .addStreamTracerFactory(metrics.grpcServerTracer());
       for (ServerInterceptor i : clientInterceptors) {
         builder.intercept(i);
       }
@@ -468,6 +494,7 @@ public final class EtchServer implements AutoCloseable {
       }
       Server server = builder.build().start();
       clientServers.add(server);
+      metrics.grpcServices(server.getServices());
       log.info("serving client requests on {}", u.getHost() + ":" + server.getPort());
     }
     compactor =
@@ -555,6 +582,49 @@ public final class EtchServer implements AutoCloseable {
 
   public Lessor lessor() {
     return lessor;
+  }
+
+  /** This member's Prometheus metrics, for {@code GET /metrics}. */
+  public EtchMetrics metrics() {
+    return metrics;
+  }
+
+  /** What the metrics read from this member when scraped. */
+  private final class MetricsSource implements EtchMetrics.Source {
+    @Override
+    public long leader() {
+      return raft.leader();
+    }
+
+    @Override
+    public long memberId() {
+      return memberId;
+    }
+
+    @Override
+    public long committedIndex() {
+      return raft.committedIndex();
+    }
+
+    @Override
+    public long appliedIndex() {
+      return raft.appliedIndex();
+    }
+
+    @Override
+    public long dbSizeInBytes() {
+      return store.sizeOnDisk();
+    }
+
+    @Override
+    public long dbSizeInUseInBytes() {
+      return store.sizeInUse();
+    }
+
+    @Override
+    public long keys() {
+      return store.indexedKeys();
+    }
   }
 
   /** Users, roles, tokens and the permission checks every service runs. */
@@ -668,6 +738,7 @@ public final class EtchServer implements AutoCloseable {
   private <P> CompletableFuture<Object> awaitApplied(
       long id, java.util.function.Function<P, CompletableFuture<Void>> raftPropose, P proposal) {
     CompletableFuture<Object> result = wait.register(id);
+    metrics.proposalStarted();
     raftPropose
         .apply(proposal)
         .whenComplete(
@@ -681,6 +752,7 @@ public final class EtchServer implements AutoCloseable {
         .orTimeout(requestTimeout.toMillis(), TimeUnit.MILLISECONDS)
         .whenComplete(
             (r, err) -> {
+              metrics.proposalEnded(proposalFailed(err));
               if (err != null) {
                 wait.cancel(id);
               }
@@ -692,6 +764,20 @@ public final class EtchServer implements AutoCloseable {
               }
               return r;
             });
+  }
+
+  /**
+   * Whether a proposal failed as etcd counts it (etcd_server_proposals_failed_total): raft refused
+   * it, it timed out or the member stopped; not when apply answered it with an etcd error.
+   */
+  private static boolean proposalFailed(Throwable err) {
+    if (err instanceof java.util.concurrent.CompletionException && err.getCause() != null) {
+      err = err.getCause();
+    }
+    if (err == null || err instanceof io.etch.storage.mvcc.EtcdException) {
+      return false;
+    }
+    return !(err instanceof EtcdStatusException e) || e.status() == EtcdStatus.STOPPED;
   }
 
   /** Completes when this member stopped: closed, or retired after its removal from the cluster. */

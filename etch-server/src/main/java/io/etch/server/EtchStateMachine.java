@@ -22,6 +22,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
+import java.util.function.LongConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,6 +43,7 @@ public final class EtchStateMachine implements StateMachine {
   private final Consumer<Snapshot> installer;
   private final AuthApplier auth;
   private io.etch.server.maintenance.Alarms alarms; // null: none (tests that need no alarms)
+  private volatile LongConsumer commitListener = nanos -> {};
 
   /** The result of an applied request: the store's response and the revision it left. */
   public record Applied(Object response, long revision) {}
@@ -66,6 +68,14 @@ public final class EtchStateMachine implements StateMachine {
   /** Applies AlarmRequests to {@code alarms} and refuses what a raised alarm forbids. */
   public void useAlarms(io.etch.server.maintenance.Alarms alarms) {
     this.alarms = alarms;
+  }
+
+  /**
+   * Who is told how long each batch's RocksDB write took (etcd's {@code
+   * etcd_disk_backend_commit_duration_seconds}); called on the apply thread.
+   */
+  public void onBackendCommit(LongConsumer listener) {
+    this.commitListener = listener;
   }
 
   @Override
@@ -126,7 +136,9 @@ public final class EtchStateMachine implements StateMachine {
       }
       Entry last = entries.get(entries.size() - 1);
       b.setConsistentIndex(last.index(), last.term());
+      long start = System.nanoTime();
       commit = b.commit();
+      commitListener.accept(System.nanoTime() - start);
     }
     if (!commit.events().isEmpty()) {
       leases.committed(commit.events());

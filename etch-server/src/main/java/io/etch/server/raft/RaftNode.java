@@ -26,6 +26,7 @@ import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongConsumer;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -57,6 +58,7 @@ public final class RaftNode implements AutoCloseable {
   private volatile long term;
   private volatile long committedIndex;
   private volatile boolean canRetire;
+  private volatile LongConsumer newLeaderListener = leader -> {};
 
   // Confined to the raft loop.
   private long nextReadContext = 1;
@@ -126,6 +128,14 @@ public final class RaftNode implements AutoCloseable {
     this.snapshotCount = count;
     this.catchUpEntries = catchUpEntries;
     this.persistApplied = persistApplied;
+  }
+
+  /**
+   * Who is told, on the raft loop, of every new leader this member sees: a change to a known leader
+   * (etcd's {@code etcd_server_leader_changes_seen_total}); losing the leader is not a change.
+   */
+  public void onNewLeader(LongConsumer listener) {
+    this.newLeaderListener = listener;
   }
 
   public void start() {
@@ -404,6 +414,9 @@ public final class RaftNode implements AutoCloseable {
             Long.toHexString(node.id()),
             Long.toHexString(rd.softState().leader()),
             Long.toHexString(old.leader()));
+        if (rd.softState().leader() != 0) {
+          newLeaderListener.accept(rd.softState().leader());
+        }
       }
     }
     boolean leader = softState.role() == StateRole.LEADER;

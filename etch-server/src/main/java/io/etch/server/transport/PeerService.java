@@ -201,7 +201,12 @@ public final class PeerService extends RaftGrpc.RaftImplBase {
         if (refused) {
           return;
         }
-        if (batch.getMessagesCount() > 0 && removed.test(batch.getMessages(0).getFrom())) {
+        if (batch.getMessagesCount() == 0) {
+          // A round-trip probe (PeerTransport): answered at once, on the receiving thread.
+          acks.onNext(RaftAck.newBuilder().setSeq(batch.getSeq()).build());
+          return;
+        }
+        if (removed.test(batch.getMessages(0).getFrom())) {
           refused = true;
           acks.onError(Status.NOT_FOUND.withDescription(REMOVED).asRuntimeException());
           return;

@@ -47,10 +47,20 @@ public final class PeerTransport implements Transport, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(PeerTransport.class);
   static final Metadata.Key<String> CLUSTER_ID =
       Metadata.Key.of("etch-cluster-id", Metadata.ASCII_STRING_MARSHALLER);
-  static final Metadata.Key<String> FROM_ID =
+
+  /** The sending member's id (hex) on every peer call. */
+  public static final Metadata.Key<String> FROM_ID =
       Metadata.Key.of("etch-member-id", Metadata.ASCII_STRING_MARSHALLER);
+
   private static final int QUEUE_LIMIT = 8192;
   private static final int MAX_BATCH = 512;
+
+  /**
+   * How often each sender measures its peer's round trip when a {@link Listener} wants it: an empty
+   * batch on the raft stream, which the receiver acknowledges (etcd probes every peer every few
+   * seconds for {@code etcd_network_peer_round_trip_time_seconds}).
+   */
+  static final long PROBE_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(1);
 
   private final long selfId;
   private final long clusterId;
@@ -62,6 +72,21 @@ public final class PeerTransport implements Transport, AutoCloseable {
   private volatile SnapshotSource snapshots;
   private volatile Runnable onRemoved = () -> {};
   private final Set<Long> sendingSnapshotTo = ConcurrentHashMap.newKeySet();
+  private volatile Listener listener = Listener.NONE;
+
+  /**
+   * Told of the traffic to each peer (metrics). Called on a peer's sender thread or a gRPC thread:
+   * must be quick and must not block.
+   */
+  public interface Listener {
+    Listener NONE = new Listener() {};
+
+    /** {@code bytes} of raft messages or snapshot data went to peer {@code to}. */
+    default void sent(long to, long bytes) {}
+
+    /** A probe to peer {@code to} came back after {@code nanos}. */
+    default void roundTrip(long to, long nanos) {}
+  }
 
   /**
    * Where a leader gets the state-machine snapshot that goes with a raft snapshot it sends: a
@@ -95,6 +120,11 @@ public final class PeerTransport implements Transport, AutoCloseable {
       b.usePlaintext();
     }
     return b.build();
+  }
+
+  /** Sets who is told of peer traffic; with one set, every peer's round trip is probed. */
+  public void listener(Listener listener) {
+    this.listener = listener == null ? Listener.NONE : listener;
   }
 
   /** Set once the raft node exists (it is built with this transport). */
@@ -263,6 +293,7 @@ public final class PeerTransport implements Transport, AutoCloseable {
         byte[] chunk = stream.next();
         bytes += chunk.length;
         out.onNext(SnapshotChunk.newBuilder().setData(ByteString.copyFrom(chunk)).build());
+        listener.sent(p.id, chunk.length);
       }
       out.onCompleted();
       SnapshotAck a = ack.get(10, TimeUnit.MINUTES);
@@ -317,6 +348,9 @@ public final class PeerTransport implements Transport, AutoCloseable {
     StreamObserver<RaftBatch> stream; // confined to the sender thread
     volatile boolean broken;
     long seq;
+    // The probe in flight: its batch seq and when it was sent (written by the sender thread).
+    volatile long probeSeq;
+    volatile long probeSentAt;
 
     Peer(long id, URI url) {
       this.id = id;
@@ -330,14 +364,24 @@ public final class PeerTransport implements Transport, AutoCloseable {
     private void run() {
       List<Message> batch = new ArrayList<>(MAX_BATCH);
       long backoffMs = 50;
+      long nextProbe = System.nanoTime() + PROBE_INTERVAL_NANOS;
       while (!stopped && !closed) {
         try {
-          Message first = queue.poll(200, TimeUnit.MILLISECONDS);
-          if (first == null) {
+          boolean probing = listener != Listener.NONE;
+          long waitMs = 200;
+          if (probing) {
+            long untilProbe = TimeUnit.NANOSECONDS.toMillis(nextProbe - System.nanoTime());
+            waitMs = Math.max(0, Math.min(waitMs, untilProbe));
+          }
+          Message first = queue.poll(waitMs, TimeUnit.MILLISECONDS);
+          boolean probe = probing && System.nanoTime() - nextProbe >= 0;
+          if (first == null && !probe) {
             continue;
           }
-          batch.add(first);
-          queue.drainTo(batch, MAX_BATCH - 1);
+          if (first != null) {
+            batch.add(first);
+            queue.drainTo(batch, MAX_BATCH - 1);
+          }
           if (stream == null || broken) {
             if (stream != null) {
               // Reconnect now rather than after gRPC's own backoff (up to minutes): raft has its
@@ -347,12 +391,22 @@ public final class PeerTransport implements Transport, AutoCloseable {
             broken = false;
             stream = open();
           }
-          RaftBatch.Builder b = RaftBatch.newBuilder().setSeq(++seq);
-          for (Message m : batch) {
-            b.addMessages(RaftCodec.encode(m));
+          if (!batch.isEmpty()) {
+            RaftBatch.Builder b = RaftBatch.newBuilder().setSeq(++seq);
+            for (Message m : batch) {
+              b.addMessages(RaftCodec.encode(m));
+            }
+            RaftBatch out = b.build();
+            stream.onNext(out);
+            batch.clear();
+            listener.sent(id, out.getSerializedSize()); // memoized by the marshaller
           }
-          stream.onNext(b.build());
-          batch.clear();
+          if (probe) {
+            nextProbe = System.nanoTime() + PROBE_INTERVAL_NANOS;
+            probeSeq = ++seq;
+            probeSentAt = System.nanoTime();
+            stream.onNext(RaftBatch.newBuilder().setSeq(probeSeq).build());
+          }
           backoffMs = 50;
         } catch (InterruptedException e) {
           return;
@@ -381,7 +435,12 @@ public final class PeerTransport implements Transport, AutoCloseable {
           .stream(
               new StreamObserver<RaftAck>() {
                 @Override
-                public void onNext(RaftAck value) {}
+                public void onNext(RaftAck value) {
+                  // Only probes (empty batches) are acknowledged.
+                  if (value.getSeq() == probeSeq) {
+                    listener.roundTrip(id, System.nanoTime() - probeSentAt);
+                  }
+                }
 
                 @Override
                 public void onError(Throwable t) {

@@ -152,6 +152,8 @@ public final class Wal implements AutoCloseable {
 
   volatile Forcer forcer = ch -> ch.force(false);
 
+  private volatile FsyncListener fsyncListener = FsyncListener.NONE;
+
   private static final class Segment {
     final SegmentName name;
     FileChannel reader;
@@ -301,6 +303,11 @@ public final class Wal implements AutoCloseable {
     return fsyncs;
   }
 
+  /** Who is told the duration of every fsync of a segment from now on (metrics). */
+  public void fsyncListener(FsyncListener listener) {
+    this.fsyncListener = listener == null ? FsyncListener.NONE : listener;
+  }
+
   /**
    * Queues entries and a hard state (skipped if null or empty) to be written in this order. The
    * future completes once they are written and, if {@code sync}, fsynced; it fails if the WAL has
@@ -433,7 +440,9 @@ public final class Wal implements AutoCloseable {
     }
     writePos = at;
     if (sync) {
+      long start = System.nanoTime();
       forcer.force(current);
+      fsyncListener.fsynced(System.nanoTime() - start);
       fsyncs++;
     }
     for (int k = 0; k < batch.size(); k++) {
@@ -445,7 +454,9 @@ public final class Wal implements AutoCloseable {
   }
 
   private void cut() throws IOException {
+    long start = System.nanoTime();
     current.force(false);
+    fsyncListener.fsynced(System.nanoTime() - start);
     fsyncs++;
     FileChannel old = current;
     createSegment(new SegmentName(currentSeq + 1, lastIndex + 1));
