@@ -12,6 +12,7 @@ import io.etch.raft.RaftException;
 import io.etch.raft.RawNode;
 import io.etch.raft.ReadState;
 import io.etch.raft.Ready;
+import io.etch.raft.Snapshot;
 import io.etch.raft.SoftState;
 import io.etch.raft.StateRole;
 import io.etch.raft.Status;
@@ -424,6 +425,28 @@ public final class RaftNode implements AutoCloseable {
     if (leader) {
       transport.send(messages);
     }
+    // Committed entries this member already holds durably go to apply before this Ready's fsync,
+    // as etcd's raft loop hands them to apply before it saves: a put committed by the last round of
+    // acks is applied (and answered) while the next batch is fsynced, instead of after it. Only
+    // entries below both the first entry this Ready writes (a follower may be replacing an
+    // uncommitted suffix) and the last index already saved qualify, so the store never gets ahead
+    // of the WAL (DESIGN: "after a crash it replays WAL entries past its consistent index").
+    List<Entry> committed = rd.committedEntries();
+    if (rd.snapshot().isEmpty() && !committed.isEmpty()) {
+      long durable = storage.lastIndex();
+      if (!rd.entries().isEmpty()) {
+        durable = Math.min(durable, rd.entries().get(0).index() - 1);
+      }
+      int n = 0;
+      while (n < committed.size() && committed.get(n).index() <= durable) {
+        n++;
+      }
+      if (n > 0) {
+        List<Entry> early = n == committed.size() ? committed : committed.subList(0, n);
+        submitCommitted(Snapshot.EMPTY, early);
+        committed = n == committed.size() ? List.of() : committed.subList(n, committed.size());
+      }
+    }
     if (!rd.snapshot().isEmpty()) {
       storage.applySnapshot(rd.snapshot());
       confStates.clear();
@@ -440,27 +463,8 @@ public final class RaftNode implements AutoCloseable {
     if (!leader) {
       transport.send(messages);
     }
-    if (!rd.snapshot().isEmpty() || !rd.committedEntries().isEmpty()) {
-      // Conf changes update raft's configuration here, on the loop that owns it; the apply
-      // thread records membership in the store.
-      for (Entry e : rd.committedEntries()) {
-        if (e.type() == EntryType.CONF_CHANGE) {
-          ConfState before = confStates.lastEntry().getValue();
-          try {
-            ConfChange cc = ConfChange.decode(e.data());
-            if (demotesVoter(before, cc)) {
-              // The membership refuses it (the member exists): leave raft's configuration alone.
-              confStates.put(e.index(), before);
-            } else {
-              confStates.put(e.index(), node.applyConfChange(cc));
-            }
-          } catch (RaftException | IllegalArgumentException ex) {
-            log.warn("ignored invalid conf change at index {}: {}", e.index(), ex.getMessage());
-            confStates.put(e.index(), before);
-          }
-        }
-      }
-      applier.submit(rd.snapshot(), rd.committedEntries());
+    if (!rd.snapshot().isEmpty() || !committed.isEmpty()) {
+      submitCommitted(rd.snapshot(), committed);
     }
     for (ReadState rs : rd.readStates()) {
       List<CompletableFuture<Long>> fs = readsInFlight.remove(ByteBuffer.wrap(rs.requestContext()));
@@ -471,6 +475,32 @@ public final class RaftNode implements AutoCloseable {
       }
     }
     node.advance(rd);
+  }
+
+  /**
+   * Hands committed entries (and a snapshot to install first) to the apply thread. Conf changes
+   * update raft's configuration here, on the loop that owns it; the apply thread records membership
+   * in the store.
+   */
+  private void submitCommitted(Snapshot snapshot, List<Entry> committed) {
+    for (Entry e : committed) {
+      if (e.type() == EntryType.CONF_CHANGE) {
+        ConfState before = confStates.lastEntry().getValue();
+        try {
+          ConfChange cc = ConfChange.decode(e.data());
+          if (demotesVoter(before, cc)) {
+            // The membership refuses it (the member exists): leave raft's configuration alone.
+            confStates.put(e.index(), before);
+          } else {
+            confStates.put(e.index(), node.applyConfChange(cc));
+          }
+        } catch (RaftException | IllegalArgumentException ex) {
+          log.warn("ignored invalid conf change at index {}: {}", e.index(), ex.getMessage());
+          confStates.put(e.index(), before);
+        }
+      }
+    }
+    applier.submit(snapshot, committed);
   }
 
   /**

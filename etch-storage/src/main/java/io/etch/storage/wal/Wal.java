@@ -37,10 +37,14 @@ import org.slf4j.LoggerFactory;
  * with one positional write, calls {@code force(false)} (fdatasync) once if any request asked for
  * durability, then completes the requests' futures; requests that arrive while that fsync runs wait
  * in the queue and share the next one. A future completes only after the write (and fsync, when
- * asked) covering it has returned, and futures complete in enqueue order. Fields marked "committer"
- * are touched only by the committer thread (and by the opening thread before it starts). {@code
- * segments} is guarded by its own monitor because readers of old entries and {@link #releaseTo} use
- * it from other threads.
+ * asked) covering it has returned, and futures complete in enqueue order. {@link #save} (the raft
+ * loop's blocking form) commits its request on the calling thread when nothing is queued and no
+ * commit runs: the raft loop waits for the fsync either way, and doing it itself saves two thread
+ * wake-ups per Ready. Fields marked "committer" are touched only by whichever thread holds the
+ * committer role ({@code committing}, taken and released under {@code lock}, which also publishes
+ * them to the next holder), and by the opening thread before the committer starts. {@code segments}
+ * is guarded by its own monitor because readers of old entries and {@link #releaseTo} use it from
+ * other threads.
  *
  * <p>Failure. After any write, fsync or segment-creation error the WAL is failed: every pending and
  * later request completes exceptionally with that error. An fsync error cannot be retried safely
@@ -129,6 +133,7 @@ public final class Wal implements AutoCloseable {
   private final Condition queued = lock.newCondition();
   private ArrayList<Request> queue = new ArrayList<>(); // guarded by lock
   private boolean closed; // guarded by lock
+  private boolean committing; // guarded by lock: a thread holds the committer role
   private volatile Throwable failure;
 
   private final Map<Long, Segment> segments = new TreeMap<>(); // guarded by itself
@@ -322,9 +327,57 @@ public final class Wal implements AutoCloseable {
     return append(hs, entries, true).thenApply(a -> null);
   }
 
-  /** Blocking form for the raft loop: returns when written (and fsynced if {@code sync}). */
+  /**
+   * Blocking form for the raft loop: returns when written (and fsynced if {@code sync}). When no
+   * other request is queued or being committed, the calling thread commits it itself (same write,
+   * same fsync, same order as the committer would); otherwise it queues behind them and waits.
+   */
   public Appended save(HardState hs, List<Entry> entries, boolean sync) throws IOException {
-    return join(append(hs, entries, sync));
+    Throwable f = failure;
+    if (f != null) {
+      throw failed(f);
+    }
+    Request r = new Request(hs, List.copyOf(entries), null, false, sync);
+    boolean inline;
+    lock.lock();
+    try {
+      if (closed) {
+        throw new IOException("WAL " + dir + " is closed");
+      }
+      inline = !committing && queue.isEmpty();
+      if (inline) {
+        committing = true;
+      } else {
+        queue.add(r);
+        if (queue.size() == 1) {
+          queued.signal();
+        }
+      }
+    } finally {
+      lock.unlock();
+    }
+    if (inline) {
+      try {
+        ArrayList<Request> batch = new ArrayList<>(1);
+        batch.add(r);
+        commitOrFail(batch);
+      } finally {
+        releaseCommitter();
+      }
+    }
+    return join(r.done);
+  }
+
+  private void releaseCommitter() {
+    lock.lock();
+    try {
+      committing = false;
+      if (!queue.isEmpty() || closed) {
+        queued.signal();
+      }
+    } finally {
+      lock.unlock();
+    }
   }
 
   /**
@@ -379,7 +432,7 @@ public final class Wal implements AutoCloseable {
       ArrayList<Request> batch;
       lock.lock();
       try {
-        while (queue.isEmpty() && !closed) {
+        while (committing || (queue.isEmpty() && !closed)) {
           queued.awaitUninterruptibly();
         }
         if (queue.isEmpty()) {
@@ -387,22 +440,32 @@ public final class Wal implements AutoCloseable {
         }
         batch = queue;
         queue = new ArrayList<>();
+        committing = true;
       } finally {
         lock.unlock();
       }
-      Throwable f = failure;
-      if (f != null) {
-        IOException e = failed(f);
-        batch.forEach(r -> r.done.completeExceptionally(e));
-        continue;
-      }
       try {
-        commit(batch);
-      } catch (IOException | RuntimeException | Error e) {
-        LOG.error("WAL {} failed; refusing further writes", dir, e);
-        failure = e;
-        batch.forEach(r -> r.done.completeExceptionally(e));
+        commitOrFail(batch);
+      } finally {
+        releaseCommitter();
       }
+    }
+  }
+
+  /** Commits a batch, or fails it (and the WAL) on any error; the caller holds the role. */
+  private void commitOrFail(ArrayList<Request> batch) {
+    Throwable f = failure;
+    if (f != null) {
+      IOException e = failed(f);
+      batch.forEach(r -> r.done.completeExceptionally(e));
+      return;
+    }
+    try {
+      commit(batch);
+    } catch (IOException | RuntimeException | Error e) {
+      LOG.error("WAL {} failed; refusing further writes", dir, e);
+      failure = e;
+      batch.forEach(r -> r.done.completeExceptionally(e));
     }
   }
 

@@ -188,6 +188,58 @@ class WalTest {
   }
 
   @Test
+  void saveFsyncsOnTheCallingThreadAndAppendsArrivingMeanwhileFollowInOrder() throws Exception {
+    try (Wal wal = Wal.create(dir(), META, BOOT, SMALL)) {
+      CountDownLatch inForce = new CountDownLatch(1);
+      CountDownLatch release = new CountDownLatch(1);
+      List<Thread> forcedOn = java.util.Collections.synchronizedList(new ArrayList<>());
+      wal.forcer =
+          ch -> {
+            forcedOn.add(Thread.currentThread());
+            if (forcedOn.size() == 1) {
+              inForce.countDown();
+              try {
+                release.await();
+              } catch (InterruptedException e) {
+                throw new IOException(e);
+              }
+            }
+            ch.force(false);
+          };
+      Thread saver =
+          new Thread(
+              () -> {
+                try {
+                  wal.save(null, Entries.range(1, 1, 3), true);
+                } catch (IOException e) {
+                  throw new java.io.UncheckedIOException(e);
+                }
+              },
+              "saver");
+      saver.start();
+      assertThat(inForce.await(10, TimeUnit.SECONDS)).isTrue();
+      // Arrives while the saver's own fsync runs: queued for the committer, not written before it.
+      CompletableFuture<Void> later = wal.appendAsync(null, Entries.range(1, 4, 5));
+      Thread.sleep(50);
+      assertThat(later).isNotDone();
+      release.countDown();
+      saver.join(10_000);
+      later.get(10, TimeUnit.SECONDS);
+      assertThat(forcedOn).hasSize(2);
+      assertThat(forcedOn.get(0)).isSameAs(saver);
+      assertThat(forcedOn.get(1).getName()).startsWith("wal-committer");
+      // Idle again: the next save commits on its caller's thread too.
+      wal.save(null, Entries.range(1, 6, 6), true);
+      assertThat(forcedOn).hasSize(3);
+      assertThat(forcedOn.get(2)).isSameAs(Thread.currentThread());
+    }
+    Wal.Recovered r = Wal.open(dir(), SMALL, 1 << 20);
+    try (Wal wal = r.wal()) {
+      assertThat(r.entries()).isEqualTo(Entries.range(1, 1, 6));
+    }
+  }
+
+  @Test
   void aFailedFsyncFailsTheBatchAndEveryLaterAppend() throws Exception {
     try (Wal wal = Wal.create(dir(), META, BOOT, SMALL)) {
       wal.save(null, Entries.range(1, 1, 3), true);
