@@ -3,6 +3,7 @@ package io.etch.cli;
 import io.etch.cli.bench.BenchCommand;
 import io.etch.cli.ctl.Commands;
 import io.etch.cli.ctl.CtlException;
+import io.etch.cli.snapshot.SnapshotCommand;
 import java.io.BufferedReader;
 import java.io.InputStream;
 import java.io.InputStreamReader;
@@ -11,7 +12,6 @@ import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
-import io.etch.cli.snapshot.SnapshotCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 

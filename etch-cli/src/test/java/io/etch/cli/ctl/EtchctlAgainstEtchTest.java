@@ -18,7 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * etchctl's main commands against a real one-member etch over a socket, and its long-running
- * commands (watch, elect) against etch and etcd 3.4 (etch's Election service is another branch's).
+ * commands (watch, elect, lock) against etch, and elect/lock against etcd 3.4 too.
  */
 class EtchctlAgainstEtchTest {
   @TempDir Path dir;
@@ -97,20 +97,8 @@ class EtchctlAgainstEtchTest {
 
   @Test
   void mainCommandsWorkAgainstEtch() throws Exception {
-    int port = RealEtcd.freePort();
-    String ep = "127.0.0.1:" + port;
-    try (EtchServer server =
-        EtchServer.start(
-            EtchConfig.parse(
-                new String[] {
-                  "--data-dir=" + dir.resolve("etch"),
-                  "--listen-client-urls=http://" + ep,
-                  "--advertise-client-urls=http://" + ep,
-                  "--listen-peer-urls=http://127.0.0.1:" + RealEtcd.freePort(),
-                  "--heartbeat-interval=10",
-                  "--election-timeout=100"
-                },
-                Map.of()))) {
+    String ep = "127.0.0.1:" + RealEtcd.freePort();
+    try (EtchServer server = startEtch(dir.resolve("etch"), ep)) {
       try (Background watch = new Background(ep, "watch", "w", "--prefix", "--prev-kv")) {
         Thread.sleep(300);
         assertThat(run(ep, null, "put", "w1", "a")).isEqualTo(new Result(0, "OK\n", ""));
@@ -168,17 +156,44 @@ class EtchctlAgainstEtchTest {
     }
   }
 
+  private static EtchServer startEtch(Path dataDir, String ep) throws Exception {
+    return EtchServer.start(
+        EtchConfig.parse(
+            new String[] {
+              "--data-dir=" + dataDir,
+              "--listen-client-urls=http://" + ep,
+              "--advertise-client-urls=http://" + ep,
+              "--listen-peer-urls=http://127.0.0.1:" + RealEtcd.freePort(),
+              "--heartbeat-interval=10",
+              "--election-timeout=100"
+            },
+            Map.of()));
+  }
+
   @Test
   void electCampaignsAndListenersSeeTheLeaderOnEtcd() throws Exception {
-    try (RealEtcd etcd = RealEtcd.start(dir.resolve("etcd"));
-        Background listener = new Background(etcd.endpoint, "elect", "-l", "e1");
-        Background leader = new Background(etcd.endpoint, "elect", "e1", "first")) {
+    try (RealEtcd etcd = RealEtcd.start(dir.resolve("etcd"))) {
+      electAndLock(etcd.endpoint);
+    }
+  }
+
+  @Test
+  void electCampaignsAndListenersSeeTheLeaderOnEtch() throws Exception {
+    String ep = "127.0.0.1:" + RealEtcd.freePort();
+    try (EtchServer server = startEtch(dir.resolve("etch-elect"), ep)) {
+      electAndLock(ep);
+    }
+  }
+
+  private void electAndLock(String endpoint) throws Exception {
+    try (Background listener = new Background(endpoint, "elect", "-l", "e1");
+        Background leader = new Background(endpoint, "elect", "e1", "first")) {
       String won = leader.awaitOutput("first\n");
       assertThat(won).matches("e1/[0-9a-f]{16}\nfirst\n");
       assertThat(listener.awaitOutput("first\n")).isEqualTo(won);
       // A lock is free once its holder's command ended.
-      assertThat(run(etcd.endpoint, null, "lock", "l1", "true").exit()).isZero();
-      assertThat(run(etcd.endpoint, null, "lock", "l1", "printenv", "ETCD_LOCK_KEY").out())
+      assertThat(run(endpoint, null, "lock", "l1", "true").exit()).isZero();
+      assertThat(run(endpoint, null, "lock", "l1", "printenv", "ETCD_LOCK_KEY").out())
           .matches("l1/[0-9a-f]{16}\n");
     }
   }

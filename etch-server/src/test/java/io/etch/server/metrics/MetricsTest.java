@@ -9,7 +9,6 @@ import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
 import io.etch.server.EtchServer;
 import io.etch.server.maintenance.TestServer;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -63,10 +62,23 @@ class MetricsTest {
   static final Map<String, String> PUT =
       Map.of("grpc_type", "unary", "grpc_service", "etcdserverpb.KV", "grpc_method", "Put");
 
+  /** GET /metrics on the member's client port, as Prometheus scrapes it. */
   static String scrape(EtchServer s) throws IOException {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    s.metrics().scrape(out);
-    return out.toString(UTF_8);
+    try {
+      HttpResponse<String> r =
+          HttpClient.newHttpClient()
+              .send(
+                  HttpRequest.newBuilder(
+                          URI.create("http://127.0.0.1:" + s.clientPort() + "/metrics"))
+                      .build(),
+                  HttpResponse.BodyHandlers.ofString());
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(r.headers().firstValue("content-type")).contains(s.metrics().contentType());
+      return r.body();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException(e);
+    }
   }
 
   static ByteSequence b(String s) {
