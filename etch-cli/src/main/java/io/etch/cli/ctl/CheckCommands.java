@@ -16,6 +16,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -90,7 +91,11 @@ final class CheckCommands {
       int seconds = cfg.duration();
       String override = ((Etchctl) spec.root().userObject()).env().get(SECONDS_ENV);
       if (override != null && !override.isEmpty()) {
-        seconds = Integer.parseInt(override);
+        try {
+          seconds = Integer.parseInt(override);
+        } catch (NumberFormatException e) {
+          throw badArgs(SECONDS_ENV + " must be a whole number of seconds: " + override);
+        }
       }
       String endpoint = s.endpoints().get(0);
       // etcdctl makes one client (one connection) per concurrent writer.
@@ -148,11 +153,28 @@ final class CheckCommands {
       PutRequest done = PutRequest.getDefaultInstance();
       Stats stats = new Stats();
       List<Thread> workers = new ArrayList<>();
+      // Each client connects (and warms its code path) with one read of the prefix before the
+      // clock starts, so a connection's setup is not counted as a slow write; Go's etcdctl has
+      // its clients dialled before it starts, too.
+      RangeRequest probe =
+          RangeRequest.newBuilder()
+              .setKey(pfx)
+              .setRangeEnd(KvCommands.prefixEnd(pfx))
+              .setLimit(1)
+              .setCountOnly(true)
+              .build();
+      CountDownLatch ready = new CountDownLatch(clients.size());
       for (Client c : clients) {
         Thread t =
             new Thread(
                 () -> {
                   try {
+                    try {
+                      c.kv().range(probe);
+                    } catch (StatusRuntimeException e) {
+                      // a failing member shows up in the writes' errors
+                    }
+                    ready.countDown();
                     for (PutRequest r = requests.take(); r != done; r = requests.take()) {
                       long st = System.nanoTime();
                       try {
@@ -171,6 +193,7 @@ final class CheckCommands {
         t.start();
         workers.add(t);
       }
+      ready.await();
       Thread bar = progressBar(seconds);
       long start = System.nanoTime();
       long deadline = start + TimeUnit.SECONDS.toNanos(seconds);
