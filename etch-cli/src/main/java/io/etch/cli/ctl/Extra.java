@@ -21,6 +21,7 @@ final class Extra {
         new TxnWatchCommands.Txn(),
         new TxnWatchCommands.Watch(),
         new TxnWatchCommands.Lock(),
-        new TxnWatchCommands.Elect());
+        new TxnWatchCommands.Elect(),
+        new CheckCommands.Check());
   }
 }
