@@ -122,6 +122,7 @@ public final class EtchServer implements AutoCloseable {
   private volatile io.etch.server.maintenance.CorruptionCheck corruptionCheck;
   private final AtomicBoolean closed = new AtomicBoolean();
   private final AtomicBoolean retiring = new AtomicBoolean();
+  private volatile Throwable failure;
   private volatile long lastRemovalCheck = System.nanoTime() - 2_000_000_000L;
 
   /** The ids of the members as of the last applied change; empty until bootstrap is applied. */
@@ -344,6 +345,7 @@ public final class EtchServer implements AutoCloseable {
     wal.wal().fsyncListener(metrics::walFsync);
     sm.onBackendCommit(metrics::backendCommit);
     raft.onNewLeader(leader -> metrics.leaderChanged());
+    raft.onFatal(this::fail);
     transport.listener(metrics.peerTransportListener());
     transport.bind(raft, this::openSnapshot);
     auth.appliedIndex(raft::appliedIndex);
@@ -944,6 +946,28 @@ public final class EtchServer implements AutoCloseable {
       }
     }
     return out;
+  }
+
+  /**
+   * The raft or apply loop stopped on an error: this member can no longer commit or apply, so it
+   * stops serving rather than answer from a store that no longer moves (etcd exits on a failed WAL
+   * write or apply). Closed from a thread of its own: close() waits for the loop that calls this.
+   */
+  private void fail(Throwable t) {
+    if (failure == null) {
+      failure = t;
+    }
+    if (!closed.get()) {
+      log.error("stopping the member after a fatal error: {}", t.toString());
+      Thread stop = new Thread(this::close, "etch-fatal-stop");
+      stop.setDaemon(true);
+      stop.start();
+    }
+  }
+
+  /** The error that stopped this member on its own ({@link #terminated()}), if any. */
+  public Optional<Throwable> failure() {
+    return Optional.ofNullable(failure);
   }
 
   private void retire() {

@@ -61,17 +61,28 @@ public final class Main {
         .addShutdownHook(
             new Thread(
                 () -> {
+                  if (server.terminated().isDone()) {
+                    return; // stopped on its own; main is exiting
+                  }
                   log.info("received stop signal; shutting down");
                   server.close();
                   log.info("stopped");
                   stopped.countDown();
                 },
                 "etch-shutdown"));
+    // The member can also stop on its own: removed from the cluster (exit 0, as etcd), or after a
+    // fatal WAL or apply error (exit 1, as etcd's fatal log), so a supervisor sees it and restarts.
+    server.terminated().whenComplete((v, e) -> stopped.countDown());
     try {
       stopped.await();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    if (server.failure().isPresent()) {
+      log.error("exiting: {}", server.failure().get().toString());
+      System.exit(1);
+    }
+    System.exit(0);
   }
 
   static void setLogLevel(String level) {

@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.PriorityQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,8 +30,10 @@ public final class Applier implements AutoCloseable {
       new PriorityQueue<>((a, b) -> Long.compare(a.index(), b.index())); // guarded by itself
   private final Thread thread;
   private volatile long applied;
+  private final Consumer<Throwable> onFatal;
 
-  Applier(StateMachine sm) {
+  Applier(StateMachine sm, Consumer<Throwable> onFatal) {
+    this.onFatal = onFatal;
     this.sm = sm;
     this.applied = sm.appliedIndex();
     this.thread = new Thread(this::run, "etch-apply");
@@ -99,6 +102,7 @@ public final class Applier implements AutoCloseable {
       Thread.currentThread().interrupt();
     } catch (Throwable e) {
       log.error("apply stopped: {}", e.toString(), e);
+      onFatal.accept(e);
     }
   }
 

@@ -27,6 +27,7 @@ import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.function.LongConsumer;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
@@ -60,6 +61,7 @@ public final class RaftNode implements AutoCloseable {
   private volatile long committedIndex;
   private volatile boolean canRetire;
   private volatile LongConsumer newLeaderListener = leader -> {};
+  private volatile Consumer<Throwable> fatalListener = t -> {};
 
   // Confined to the raft loop.
   private long nextReadContext = 1;
@@ -107,7 +109,7 @@ public final class RaftNode implements AutoCloseable {
     this.node = new RawNode(config);
     this.storage = storage;
     this.transport = transport;
-    this.applier = new Applier(stateMachine);
+    this.applier = new Applier(stateMachine, t -> fatalListener.accept(t));
     this.tickNanos = TimeUnit.MILLISECONDS.toNanos(tickMillis);
     this.readRetryNanos = tickNanos * config.electionTick();
     this.nanoClock = nanoClock;
@@ -137,6 +139,15 @@ public final class RaftNode implements AutoCloseable {
    */
   public void onNewLeader(LongConsumer listener) {
     this.newLeaderListener = listener;
+  }
+
+  /**
+   * Who is told when the raft loop or the apply loop stopped on an error (a failed WAL write or
+   * fsync, a broken invariant, a store that cannot apply): this member can no longer make progress
+   * and must stop, as etcd exits on such errors. Called once per loop, on that loop's thread.
+   */
+  public void onFatal(Consumer<Throwable> listener) {
+    this.fatalListener = listener;
   }
 
   public void start() {
@@ -291,6 +302,7 @@ public final class RaftNode implements AutoCloseable {
       // A raft invariant or a WAL write failed: stop rather than risk acknowledging a lost write.
       log.error("raft loop stopped: {}", t.toString(), t);
       stopped = true;
+      fatalListener.accept(t);
     } finally {
       failPending(new IllegalStateException("etcdserver: server stopped"));
     }

@@ -57,26 +57,7 @@ class SigtermShutdownTest {
     int port = TestServer.freePort();
     Path data = dir.resolve("data");
     Path log = dir.resolve("etch.log");
-    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    process =
-        new ProcessBuilder(
-                java,
-                "-Xmx256m",
-                // A quick start on a busy machine; this test is about shutdown, not speed.
-                "-XX:TieredStopAtLevel=1",
-                "-XX:+UseSerialGC",
-                "-cp",
-                testClasspath(),
-                "io.etch.server.Main",
-                "--data-dir=" + data,
-                "--listen-client-urls=http://127.0.0.1:" + port,
-                "--listen-peer-urls=http://127.0.0.1:0",
-                "--advertise-client-urls=http://127.0.0.1:" + port,
-                "--heartbeat-interval=10",
-                "--election-timeout=100")
-            .redirectErrorStream(true)
-            .redirectOutput(log.toFile())
-            .start();
+    process = startEtch(data, port, log);
     ch = TestServer.channel(port);
     awaitServing(ch, log);
     KVGrpc.KVBlockingStub kv = KVGrpc.newBlockingStub(ch);
@@ -121,6 +102,67 @@ class SigtermShutdownTest {
     assertThat(restarted.store().currentRevision())
         .isGreaterThanOrEqualTo(
             acknowledged.values().stream().mapToLong(Long::longValue).max().orElseThrow());
+  }
+
+  static Process startEtch(Path data, int port, Path log) throws java.io.IOException {
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    return new ProcessBuilder(
+            java,
+            "-Xmx256m",
+            // A quick start on a busy machine; this test is about shutdown, not speed.
+            "-XX:TieredStopAtLevel=1",
+            "-XX:+UseSerialGC",
+            "-cp",
+            testClasspath(),
+            "io.etch.server.Main",
+            "--data-dir=" + data,
+            "--listen-client-urls=http://127.0.0.1:" + port,
+            "--listen-peer-urls=http://127.0.0.1:0",
+            "--advertise-client-urls=http://127.0.0.1:" + port,
+            "--heartbeat-interval=10",
+            "--election-timeout=100")
+        .redirectErrorStream(true)
+        .redirectOutput(log.toFile())
+        .start();
+  }
+
+  /**
+   * A WAL that can no longer be written (its directory is gone, as when a disk fails) stops the
+   * member: the process exits with status 1 and says why, as etcd exits on a failed WAL write,
+   * instead of staying up with a raft loop that no longer runs.
+   */
+  @Test
+  void walFailureStopsTheProcessWithExitStatus1() throws Exception {
+    int port = TestServer.freePort();
+    Path data = dir.resolve("data");
+    Path log = dir.resolve("etch.log");
+    process = startEtch(data, port, log);
+    ch = TestServer.channel(port);
+    awaitServing(ch, log);
+    KVGrpc.KVBlockingStub kv = KVGrpc.newBlockingStub(ch);
+    put(kv, "before");
+    Path wal = data.resolve("member").resolve("wal");
+    assertThat(wal).isDirectory();
+    try (var files = Files.walk(wal)) {
+      files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+    }
+    // Enough to fill the open segment (64 MiB): the next one cannot be created.
+    ByteString big = ByteString.copyFrom(new byte[1 << 20]);
+    for (int i = 0; i < 100 && process.isAlive(); i++) {
+      try {
+        kv.withDeadlineAfter(5, TimeUnit.SECONDS)
+            .put(
+                PutRequest.newBuilder()
+                    .setKey(ByteString.copyFromUtf8("big" + i))
+                    .setValue(big)
+                    .build());
+      } catch (RuntimeException e) {
+        // writes fail once the WAL has failed; the process is expected to go away
+      }
+    }
+    assertThat(process.waitFor(60, TimeUnit.SECONDS)).as("exits after its WAL failed").isTrue();
+    assertThat(process.exitValue()).isEqualTo(1);
+    assertThat(Files.readString(log)).contains("stopping the member after a fatal error");
   }
 
   static PutRequest request(String k) {
