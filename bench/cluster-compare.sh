@@ -28,6 +28,7 @@ ROUNDS="${ROUNDS:-2}"                   # etcd, etch per round
 PUT_TOTAL="${PUT_TOTAL:-100000}"        # put at 100 conns / 1000 clients
 RANGE_TOTAL="${RANGE_TOTAL:-100000}"    # linearizable range at 100 conns / 1000 clients
 FAILOVERS="${FAILOVERS:-3}"             # leader kills per cluster
+WARMUP_PUTS="${WARMUP_PUTS:-100000}"    # warm-up puts per cluster (and a third as many ranges)
 WRITERS="${WRITERS:-6}"                 # put loops during a failover (bench/FailoverProbe.java)
 WRITE_TIMEOUT_MS="${WRITE_TIMEOUT_MS:-300}" # each of their puts' deadline
 WRITE_PAUSE_MS=20                       # between one writer's puts
@@ -153,13 +154,19 @@ stop_cluster() {
 # bench NAME ROUND ARGS...: one etchctl bench run against all three members; its JSON line kept as
 # json/SYS.rROUND.NAME.json, with the 1-minute load average and raft terms before and after.
 bench() {
-  local name=$1 round=$2 rc=0 f t1 t2
+  local name=$1 round=$2 rc=0 f t1 t2 c1 c2
   shift 2
   f="$work/json/$sys.r$round.$name"
   log "  $name: etchctl bench $*"
   t1=$(term_of)
   cut -d' ' -f1 /proc/loadavg >"$f.load"
+  c1=$(cpu_ticks "${mpid[@]}")
   "$etchctl" bench "$@" --endpoints="$(eps 1 2 3)" -w json >"$f.json" 2>"$f.err" || rc=$?
+  c2=$(cpu_ticks "${mpid[@]}")
+  # The three members' CPU time per request, in microseconds: how much of the 2 cores a request
+  # costs, a figure the machine's noise moves far less than throughput.
+  jq -r --argjson d "$((c2 - c1))" --argjson hz "$(getconf CLK_TCK)" \
+    'if (.ok // 0) > 0 then ($d * 1000000 / $hz / .ok | floor) else empty end' "$f.json" >"$f.cpu" 2>/dev/null || true
   cat "$f.err" >>"$work/etchctl.log"
   t2=$(term_of)
   echo "$t1 $t2" >"$f.term"
@@ -237,10 +244,13 @@ started=$SECONDS
 for round in $(seq 1 "$ROUNDS"); do
   for sys in etcd etch; do
     start_cluster "$round"
-    # Warm-up, not reported: so that etch's JIT compiling is not timed (etcd is treated alike).
-    bench warmup "$round" put --conns=10 --clients=100 --total=3000 --val-size=256
-    bench warmup-range "$round" range --consistency=l --conns=10 --clients=100 --total=3000 \
-      --key-space-size=100 --val-size=256
+    # Warm-up, not reported, the same for both: at the measured shape, long enough that the
+    # measured runs time the members' steady state rather than etch's JIT compiling (three JVMs
+    # on 2 cores: after 3,000 puts C2 still took most of the members' CPU for the next 120,000).
+    bench warmup "$round" put --conns=100 --clients=1000 --total="$WARMUP_PUTS" \
+      --key-space-size=100000 --sequential-keys --val-size=256
+    bench warmup-range "$round" range --consistency=l --conns=100 --clients=1000 \
+      --total="$((WARMUP_PUTS / 3))" --key-space-size=100 --val-size=256
     bench put "$round" put --conns=100 --clients=1000 --total="$PUT_TOTAL" \
       --key-space-size=100000 --sequential-keys --val-size=256
     bench range-l "$round" range --consistency=l --conns=100 --clients=1000 \
@@ -261,7 +271,7 @@ row() { # NAME ROUND LABEL: one round's figures
   local a="etcd.r$2.$1" b="etch.r$2.$1" fa fb
   fa=$(json_fails "$work/json/$a.json" | sed 's/^/ etcd/')
   fb=$(json_fails "$work/json/$b.json" | sed 's/^/ etch/')
-  echo "| $3$fa$fb | $(get "$a" .rps) | $(get "$b" .rps) | $(ratio "$(get "$b" .rps)" "$(get "$a" .rps)") | $(ms "$(get "$a" .p50_us)") | $(ms "$(get "$b" .p50_us)") | $(ms "$(get "$a" .p99_us)") | $(ms "$(get "$b" .p99_us)") | $(ratio "$(get "$b" .p99_us)" "$(get "$a" .p99_us)") | $(cat "$work/json/$a.load") / $(cat "$work/json/$b.load") | $(cat "$work/json/$a.term" | tr ' ' '>') / $(cat "$work/json/$b.term" | tr ' ' '>') |"
+  echo "| $3$fa$fb | $(get "$a" .rps) | $(get "$b" .rps) | $(ratio "$(get "$b" .rps)" "$(get "$a" .rps)") | $(ms "$(get "$a" .p50_us)") | $(ms "$(get "$b" .p50_us)") | $(ms "$(get "$a" .p99_us)") | $(ms "$(get "$b" .p99_us)") | $(ratio "$(get "$b" .p99_us)" "$(get "$a" .p99_us)") | $(cat "$work/json/$a.load") / $(cat "$work/json/$b.load") | $(cat "$work/json/$a.term" | tr ' ' '>') / $(cat "$work/json/$b.term" | tr ' ' '>') | $(cat "$work/json/$a.cpu" 2>/dev/null) / $(cat "$work/json/$b.cpu" 2>/dev/null) |"
 }
 mean_row() { # NAME: the mean over the rounds in which both succeeded
   local s e r ok=()
@@ -274,7 +284,7 @@ mean_row() { # NAME: the mean over the rounds in which both succeeded
       v[$s$e]=$(for r in "${ok[@]}"; do get "$s.r$r.$1" "$e"; echo; done | mean)
     done
   done
-  echo "| **$2, mean of ${#ok[@]} round(s) where both ran** | ${v[etcd.rps]} | ${v[etch.rps]} | **$(ratio "${v[etch.rps]}" "${v[etcd.rps]}")** | $(ms "${v[etcd.p50_us]}") | $(ms "${v[etch.p50_us]}") | $(ms "${v[etcd.p99_us]}") | $(ms "${v[etch.p99_us]}") | **$(ratio "${v[etch.p99_us]}" "${v[etcd.p99_us]}")** | | |"
+  echo "| **$2, mean of ${#ok[@]} round(s) where both ran** | ${v[etcd.rps]} | ${v[etch.rps]} | **$(ratio "${v[etch.rps]}" "${v[etcd.rps]}")** | $(ms "${v[etcd.p50_us]}") | $(ms "${v[etch.p50_us]}") | $(ms "${v[etcd.p99_us]}") | $(ms "${v[etch.p99_us]}") | **$(ratio "${v[etch.p99_us]}" "${v[etcd.p99_us]}")** | | | |"
 }
 fo() { # SYS COLUMN -> that column of every failover, one a line
   awk -v c="$2" '{ print $c }' "$work/json/$1.failover" 2>/dev/null || true
@@ -289,6 +299,7 @@ out="$root/bench/results/$(date +%Y-%m-%d-%H%M)-cluster.md"
   echo "Three members each, all on 127.0.0.1, one cluster at a time, $(machine "$work");"
   echo "etch $etch_commit on $(java -version 2>&1 | awk 'NR == 1'); default flags for both (heartbeat $HEARTBEAT_MS ms, election timeout $ELECTION_MS ms)."
   echo "Order: etcd, etch, repeated for $ROUNDS rounds, a fresh cluster each time; $elapsed s in all."
+  echo "Each cluster first got $WARMUP_PUTS puts and $((WARMUP_PUTS / 3)) linearizable ranges at 100 conns / 1000 clients, not measured (JIT warm-up; etcd alike)."
   echo "Load average (1/5/15 min) at start: $load_start; at end: $load_end."
   echo
   echo "## Throughput and latency"
@@ -297,9 +308,10 @@ out="$root/bench/results/$(date +%Y-%m-%d-%H%M)-cluster.md"
   echo "keys 8 bytes, values 256 bytes; range: one key of 1000 per request, linearizable. Latencies in ms."
   echo "Ratio = etch / etcd (throughput: higher is better; p99: lower is better). Load = 1-minute load average as each run started."
   echo "Term = raft term before > after the run (a change means the leader changed under load)."
+  echo "CPU = user+system time of the three members during the run, per successful request (the bench client's own CPU excluded)."
   echo
-  echo "| workload | etcd req/s | etch req/s | ratio | etcd p50 | etch p50 | etcd p99 | etch p99 | ratio p99 | load etcd / etch | term etcd / etch |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| workload | etcd req/s | etch req/s | ratio | etcd p50 | etch p50 | etcd p99 | etch p99 | ratio p99 | load etcd / etch | term etcd / etch | CPU µs/req etcd / etch |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   for r in $(seq 1 "$ROUNDS"); do row put "$r" "put, round $r, $PUT_TOTAL"; done
   mean_row put put
   for r in $(seq 1 "$ROUNDS"); do row range-l "$r" "range linearizable, round $r, $RANGE_TOTAL"; done

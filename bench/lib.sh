@@ -100,3 +100,13 @@ machine() { # DIR
   echo "data dirs on the same disk ($(df -P "$1" | awk 'NR==2 {print $1}')), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem:/ {print $2}') GiB RAM"
 }
 etcd_version() { "$ETCD_BIN" --version | awk 'NR == 1 {print $3}'; }
+
+# cpu_ticks PID... -> user+system CPU clock ticks those processes have used so far (dead ones: 0).
+cpu_ticks() {
+  local p t=0 v
+  for p in "$@"; do
+    v=$(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null) || v=0
+    t=$((t + ${v:-0}))
+  done
+  echo "$t"
+}
