@@ -28,7 +28,7 @@ ROUNDS="${ROUNDS:-2}"                   # etcd, etch per round
 PUT_TOTAL="${PUT_TOTAL:-100000}"        # put at 100 conns / 1000 clients
 RANGE_TOTAL="${RANGE_TOTAL:-100000}"    # linearizable range at 100 conns / 1000 clients
 FAILOVERS="${FAILOVERS:-3}"             # leader kills per cluster
-WARMUP_PUTS="${WARMUP_PUTS:-100000}"    # warm-up puts per cluster (and a third as many ranges)
+WARMUP_PUTS="${WARMUP_PUTS:-250000}"    # warm-up puts per cluster (and a third as many ranges)
 WRITERS="${WRITERS:-6}"                 # put loops during a failover (bench/FailoverProbe.java)
 WRITE_TIMEOUT_MS="${WRITE_TIMEOUT_MS:-300}" # each of their puts' deadline
 WRITE_PAUSE_MS=20                       # between one writer's puts
@@ -246,7 +246,8 @@ for round in $(seq 1 "$ROUNDS"); do
     start_cluster "$round"
     # Warm-up, not reported, the same for both: at the measured shape, long enough that the
     # measured runs time the members' steady state rather than etch's JIT compiling (three JVMs
-    # on 2 cores: after 3,000 puts C2 still took most of the members' CPU for the next 120,000).
+    # on 2 cores: after 3,000 puts C2 still took most of the members' CPU for the next 120,000;
+    # at load 13-20 their CPU per put fell from ~670 us to a steady ~130 us only after ~250,000).
     bench warmup "$round" put --conns=100 --clients=1000 --total="$WARMUP_PUTS" \
       --key-space-size=100000 --sequential-keys --val-size=256
     bench warmup-range "$round" range --consistency=l --conns=100 --clients=1000 \
