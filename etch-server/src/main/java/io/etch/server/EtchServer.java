@@ -438,7 +438,8 @@ public final class EtchServer implements AutoCloseable {
     }
     int maxInbound = config.maxRequestBytes() + 512 * 1024; // etcd's gRPC overhead allowance
     LearnerGuard learnerGuard = new LearnerGuard(() -> learner);
-    var clientTls = config.clientTls() == null ? null : ClientTls.serverContext(config.clientTls());
+    var clientTls =
+        config.clientTls() == null ? null : ClientTls.serverContext(config.clientTls(), true);
     LeaseService leases = new LeaseService(this, lessor, leaseExpiry);
     LocalClient local = new LocalClient(this, leases);
     List<BindableService> clientServices =
@@ -454,7 +455,11 @@ public final class EtchServer implements AutoCloseable {
     List<ServerInterceptor> clientInterceptors = List.of(new AuthInterceptor(), learnerGuard);
     // etcd's gateway and /health, /version on the client port: the same services, in process.
     gateway = HttpGateway.start(clientServices, clientInterceptors, maxInbound);
-    HealthRoutes.install(gateway, Main.ETCD_COMPATIBLE_VERSION, "3.5.0", requestTimeout);
+    if (config.clientTls() != null && config.clientTls().clientCertAuth()) {
+      gateway.guard(EtchServer.gatewayCommonNameGuard(auth));
+    }
+    HealthRoutes.install(
+        gateway, Main.ETCD_COMPATIBLE_VERSION, "3.5.0", requestTimeout, alarms::list, raft::leader);
     gateway.addGet(
         "/metrics",
         q ->
@@ -476,8 +481,8 @@ public final class EtchServer implements AutoCloseable {
       InetSocketAddress address = new InetSocketAddress(u.getHost(), u.getPort());
       NettyServerBuilder builder;
       if ("https".equals(u.getScheme())) {
-        // HTTP/1.1 over TLS is not sniffed yet: https client URLs serve gRPC only.
-        builder = NettyServerBuilder.forAddress(address).sslContext(clientTls);
+        // gRPC and the gateway on one TLS port, as etcd (ALPN and the first bytes decide)
+        builder = NettyServerBuilder.forAddress(address, PortSharing.tls(clientTls, gateway));
       } else {
         builder = NettyServerBuilder.forAddress(address, PortSharing.plaintext(gateway));
       }
@@ -511,6 +516,27 @@ public final class EtchServer implements AutoCloseable {
     if (!config.corruptCheckTime().isZero()) {
       corruptionCheck.startPeriodic(config.corruptCheckTime());
     }
+  }
+
+  /**
+   * etcd 3.4's gateway with {@code --client-cert-auth}: the gateway's own connection to gRPC would
+   * not carry the HTTP client's certificate, so once auth is enabled a {@code /v3/} request from a
+   * client whose certificate names a common name is refused with this 400 rather than served as
+   * someone else (a token in {@code Authorization} works from a certificate without a CN).
+   */
+  static HttpGateway.Guard gatewayCommonNameGuard(AuthStore auth) {
+    return (tls, path) -> {
+      if (!(path.startsWith("/v3/") || path.startsWith("/v3beta/")) || !auth.enabled()) {
+        return null;
+      }
+      String cn = AuthInterceptor.commonName(tls);
+      return cn == null || cn.isEmpty()
+          ? null
+          : HttpGateway.Reply.text(
+              io.grpc.netty.shaded.io.netty.handler.codec.http.HttpResponseStatus.BAD_REQUEST,
+              "CommonName of client sending a request against gateway will be ignored and not"
+                  + " used as expected\n");
+    };
   }
 
   /** etcd's corruption checks (initial and periodic); null before the services start. */

@@ -27,12 +27,14 @@ import io.grpc.netty.shaded.io.netty.handler.ssl.SslContextBuilder;
 import io.grpc.netty.shaded.io.netty.handler.ssl.util.InsecureTrustManagerFactory;
 import java.io.File;
 import java.net.URI;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * One endpoint's gRPC connection with etcdctl's behaviour: TLS when the URL says https or a
- * certificate flag is given, a token from Authenticate when {@code --user} is set, and every unary
- * call bounded by {@code --command-timeout}.
+ * The gRPC connection to one endpoint or, balanced, to several with etcdctl's behaviour: TLS when
+ * the URL says https or a certificate flag is given, a token from Authenticate when {@code --user}
+ * is set, and every unary call bounded by {@code --command-timeout}.
  */
 final class Client implements AutoCloseable {
   final String endpoint;
@@ -41,25 +43,35 @@ final class Client implements AutoCloseable {
   private final Channel authed;
   private volatile String token;
 
-  Client(String endpoint, Global.Settings s, String user, String password) {
-    this.endpoint = endpoint;
+  Client(List<String> endpoints, Global.Settings s, String user, String password) {
+    this.endpoint = endpoints.get(0);
     this.s = s;
-    String url = endpoint.contains("://") ? endpoint : "//" + endpoint;
-    URI u = URI.create(url);
-    boolean tls =
-        "https".equals(u.getScheme())
-            || s.cacert() != null
-            || s.cert() != null
-            || s.insecureSkipTlsVerify();
-    if ("unix".equals(u.getScheme()) || u.getHost() == null) {
-      throw new CtlException(CtlException.EXIT_ERROR, "bad endpoint " + endpoint);
+    List<URI> urls = new ArrayList<>();
+    boolean tls = s.cacert() != null || s.cert() != null || s.insecureSkipTlsVerify();
+    for (String e : endpoints) {
+      URI u = URI.create(e.contains("://") ? e : "//" + e);
+      if ("unix".equals(u.getScheme()) || u.getHost() == null) {
+        throw new CtlException(CtlException.EXIT_ERROR, "bad endpoint " + e);
+      }
+      tls |= "https".equals(u.getScheme());
+      urls.add(u);
     }
-    NettyChannelBuilder b =
-        NettyChannelBuilder.forAddress(u.getHost(), u.getPort() < 0 ? 2379 : u.getPort())
-            .maxInboundMessageSize(Integer.MAX_VALUE)
-            .withOption(
-                io.grpc.netty.shaded.io.netty.channel.ChannelOption.CONNECT_TIMEOUT_MILLIS,
-                (int) Math.max(1, s.dialTimeout().toMillis()));
+    NettyChannelBuilder b;
+    if (urls.size() == 1) {
+      URI u = urls.get(0);
+      b = NettyChannelBuilder.forAddress(u.getHost(), port(u));
+    } else {
+      // etcdctl 3.4 (clientv3's balancer): every endpoint dialled, calls round robin over those
+      // that are up; one down (refused, unreachable) is skipped and redialled in the background.
+      b =
+          NettyChannelBuilder.forTarget(EndpointsResolver.SCHEME + ":///endpoints")
+              .nameResolverFactory(new EndpointsResolver.Factory(urls))
+              .defaultLoadBalancingPolicy("round_robin");
+    }
+    b.maxInboundMessageSize(Integer.MAX_VALUE)
+        .withOption(
+            io.grpc.netty.shaded.io.netty.channel.ChannelOption.CONNECT_TIMEOUT_MILLIS,
+            (int) Math.max(1, s.dialTimeout().toMillis()));
     if (tls) {
       try {
         SslContextBuilder sb = GrpcSslContexts.forClient();
@@ -95,6 +107,10 @@ final class Client implements AutoCloseable {
         throw new CtlException(CtlException.EXIT_BAD_CONNECTION, message(e));
       }
     }
+  }
+
+  static int port(URI u) {
+    return u.getPort() < 0 ? 2379 : u.getPort();
   }
 
   private long deadlineMs() {

@@ -48,15 +48,25 @@ abstract class CtlCommand implements Callable<Integer> {
     return s.writeOut();
   }
 
-  /** A client of the first endpoint (etcdctl balances; one is what a command needs). */
+  /**
+   * A client of all {@code --endpoints}, as etcdctl 3.4's balancer: calls go to the endpoints that
+   * are up, round robin, so a command succeeds while any endpoint answers.
+   */
   Client client() {
-    if (clients.isEmpty()) {
-      clients.add(connect(s.endpoints().get(0)));
+    if (balanced == null) {
+      balanced = connect(s.endpoints());
     }
-    return clients.get(0);
+    return balanced;
   }
 
+  private Client balanced;
+
+  /** A client of one endpoint (commands that visit each endpoint: endpoint status, health...). */
   Client connect(String endpoint) {
+    return connect(List.of(endpoint));
+  }
+
+  private Client connect(List<String> endpoints) {
     String user = s.user();
     String password = s.password();
     if (user != null && password == null) {
@@ -75,10 +85,8 @@ abstract class CtlCommand implements Callable<Integer> {
         user = user.substring(0, colon);
       }
     }
-    Client c = new Client(endpoint, s, user, password);
-    if (!clients.isEmpty() || !endpoint.equals(s.endpoints().get(0))) {
-      clients.add(c);
-    }
+    Client c = new Client(endpoints, s, user, password);
+    clients.add(c);
     return c;
   }
 

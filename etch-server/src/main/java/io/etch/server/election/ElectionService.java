@@ -213,8 +213,12 @@ public final class ElectionService extends ElectionGrpc.ElectionImplBase {
       return;
     }
     LeaderKey l = req.getLeader();
+    LocalClient.Caller c = client.as(Context.current());
+    // etcd resumes the election in a session of the key's lease; for lease 0 that session grants
+    // a new 60 s lease (not kept alive), and the proclaimed key is put with it (etcd 3.4.23).
     complete(
-        proclaim(client.as(Context.current()), l.getKey(), l.getRev(), l.getLease(), req.getValue())
+        c.sessionLease(l.getLease())
+            .thenCompose(lease -> proclaim(c, l.getKey(), l.getRev(), lease, req.getValue()))
             .thenApply(h -> ProclaimResponse.newBuilder().setHeader(h).build()),
         out);
   }
@@ -225,8 +229,11 @@ public final class ElectionService extends ElectionGrpc.ElectionImplBase {
       out.onError(missingLeaderKey());
       return;
     }
+    LocalClient.Caller c = client.as(Context.current());
+    // as Proclaim: a lease-0 leader key makes etcd's session grant a lease first
     complete(
-        resign(client.as(Context.current()), req.getLeader())
+        c.sessionLease(req.getLeader().getLease())
+            .thenCompose(lease -> resign(c, req.getLeader()))
             .thenApply(t -> ResignResponse.newBuilder().setHeader(t.getHeader()).build()),
         out);
   }
@@ -260,14 +267,39 @@ public final class ElectionService extends ElectionGrpc.ElectionImplBase {
     ServerCallStreamObserver<LeaderResponse> sc = (ServerCallStreamObserver<LeaderResponse>) out;
     Observer o = new Observer(client.as(Context.current()), prefix(req.getName()), sc);
     sc.setOnCancelHandler(o.cancel::cancel);
+    sc.setOnReadyHandler(o::onReady);
     o.next();
   }
 
+  /** Times an observer paused for a slow client, and values observers sent (tests, diagnostics). */
+  static final java.util.concurrent.atomic.LongAdder OBSERVE_PAUSES =
+      new java.util.concurrent.atomic.LongAdder();
+
+  static final java.util.concurrent.atomic.LongAdder OBSERVE_SENT =
+      new java.util.concurrent.atomic.LongAdder();
+
+  /**
+   * One Observe call. Back-pressure: etcd's observe hands each value to a blocking Send, so a slow
+   * observer holds the server's watch back (and its watcher is caught up from the store later)
+   * rather than buffering. Here, when the call is not ready (the client's flow-control window is
+   * full) the observer stops its watch before sending and remembers the revision of the value not
+   * sent; gRPC's onReady resumes a watch from that revision. Every value is still delivered, in
+   * order, and what is held for a slow observer is what gRPC buffers up to its ready threshold, not
+   * the whole backlog. A revision compacted meanwhile is handled as any compacted watch: the leader
+   * is looked up afresh.
+   */
   private final class Observer {
     final LocalClient.Caller c;
     final ByteString prefix;
     final ServerCallStreamObserver<LeaderResponse> out;
     final LocalClient.Cancel cancel = new LocalClient.Cancel();
+
+    /** Set with the key and revision to resume from while the client is slow. */
+    private final java.util.concurrent.atomic.AtomicBoolean paused =
+        new java.util.concurrent.atomic.AtomicBoolean();
+
+    private volatile ByteString pausedKey;
+    private volatile long pausedFrom;
 
     Observer(
         LocalClient.Caller c, ByteString prefix, ServerCallStreamObserver<LeaderResponse> out) {
@@ -321,15 +353,21 @@ public final class ElectionService extends ElectionGrpc.ElectionImplBase {
       if (!send(h, kv)) {
         return;
       }
+      followFrom(kv.getKey(), h.getRevision() + 1);
+    }
+
+    /** Watches the leader's key from {@code rev}: proclamations are sent, a delete ends it. */
+    private void followFrom(ByteString key, long rev) {
       watch(
-          WatchCreateRequest.newBuilder()
-              .setKey(kv.getKey())
-              .setStartRevision(h.getRevision() + 1)
-              .build(),
+          WatchCreateRequest.newBuilder().setKey(key).setStartRevision(rev).build(),
           r -> {
             for (Event e : r.getEventsList()) {
               if (e.getType() == Event.EventType.DELETE) {
                 client.executor().execute(this::next);
+                return false;
+              }
+              if (!out.isReady()) {
+                pause(key, e.getKv().getModRevision());
                 return false;
               }
               // On the hub thread, in revision order: gRPC's onNext only queues.
@@ -341,6 +379,23 @@ public final class ElectionService extends ElectionGrpc.ElectionImplBase {
           });
     }
 
+    private void pause(ByteString key, long from) {
+      OBSERVE_PAUSES.increment();
+      pausedKey = key;
+      pausedFrom = from;
+      paused.set(true);
+      onReady(); // it may have become ready before the flag was set
+    }
+
+    /** gRPC's onReady (and pause's re-check): resumes a paused watch once. */
+    void onReady() {
+      if (out.isReady() && !cancel.isCanceled() && paused.compareAndSet(true, false)) {
+        ByteString key = pausedKey;
+        long from = pausedFrom;
+        client.executor().execute(() -> followFrom(key, from));
+      }
+    }
+
     private boolean send(ResponseHeader h, KeyValue kv) {
       if (cancel.isCanceled()) {
         return false;
@@ -349,6 +404,7 @@ public final class ElectionService extends ElectionGrpc.ElectionImplBase {
         synchronized (this) {
           out.onNext(LeaderResponse.newBuilder().setHeader(h).setKv(kv).build());
         }
+        OBSERVE_SENT.increment();
         return true;
       } catch (RuntimeException e) {
         cancel.cancel();

@@ -2,34 +2,33 @@ package io.etch.server.http;
 
 import com.google.protobuf.ByteString;
 import io.etch.api.etcdserverpb.AlarmMember;
-import io.etch.api.etcdserverpb.AlarmRequest;
 import io.etch.api.etcdserverpb.AlarmType;
 import io.etch.api.etcdserverpb.KVGrpc;
-import io.etch.api.etcdserverpb.MaintenanceGrpc;
 import io.etch.api.etcdserverpb.RangeRequest;
 import io.etch.api.etcdserverpb.RangeResponse;
-import io.etch.api.etcdserverpb.StatusRequest;
-import io.etch.api.etcdserverpb.StatusResponse;
 import io.etch.server.http.HttpGateway.Reply;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.netty.handler.codec.http.HttpResponseStatus;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
+import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 
 /**
- * GET /version, /health, /livez and /readyz with etcd 3.5's semantics, each check asked of the real
- * services through the gateway's in-process channel:
+ * GET /version, /health, /livez and /readyz with etcd 3.5's semantics: alarms and leader read from
+ * the member, reads asked of the real KV service through the gateway's in-process channel:
  *
  * <ul>
  *   <li>/health: unhealthy (503) with an active alarm ({@code ALARM NOSPACE}), without a leader
  *       ({@code RAFT NO LEADER}) or when a range of key {@code health} fails ({@code QGET ERROR});
- *       {@code ?serializable=true} makes that range serializable. A permission error on the range
- *       still counts as healthy, as in etcd.
+ *       {@code ?serializable=true} makes that range serializable. An auth error on the range (no
+ *       user, no permission) still counts as healthy, as in etcd: /health stays 200 with auth on.
  *   <li>/livez: a serializable read answers. /readyz: no CORRUPT alarm, and a serializable and a
  *       linearizable read answer. Body {@code ok}, or the failed checks with 503.
  * </ul>
@@ -39,25 +38,29 @@ public final class HealthRoutes {
 
   /** Registers the routes on {@code gateway}; reads wait at most {@code timeout}. */
   public static void install(
-      HttpGateway gateway, String serverVersion, String clusterVersion, Duration timeout) {
+      HttpGateway gateway,
+      String serverVersion,
+      String clusterVersion,
+      Duration timeout,
+      Supplier<List<AlarmMember>> alarms,
+      LongSupplier leader) {
     String version =
         "{\"etcdserver\":\"" + serverVersion + "\",\"etcdcluster\":\"" + clusterVersion + "\"}";
     gateway.addGet(
         "/version",
         q -> CompletableFuture.completedFuture(Reply.json(HttpResponseStatus.OK, version)));
-    var maintenance = MaintenanceGrpc.newStub(gateway.channel());
     var kv = KVGrpc.newStub(gateway.channel());
     gateway.addGet(
         "/health",
         q -> {
           boolean serializable =
               q.parameters().getOrDefault("serializable", java.util.List.of()).contains("true");
-          return health(maintenance, kv, timeout, serializable);
+          return health(alarms, leader, kv, timeout, serializable);
         });
     gateway.addGet(
         "/livez",
         q ->
-            range(kv, timeout, true)
+            authorized(range(kv, timeout, true))
                 .handle(
                     (r, err) ->
                         probe(
@@ -66,20 +69,18 @@ public final class HealthRoutes {
     gateway.addGet(
         "/readyz",
         q ->
-            call(
-                    maintenance.withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)::alarm,
-                    AlarmRequest.getDefaultInstance())
+            CompletableFuture.completedFuture(alarms.get())
                 .thenCompose(
-                    alarms -> {
-                      for (AlarmMember a : alarms.getAlarmsList()) {
+                    active -> {
+                      for (AlarmMember a : active) {
                         if (a.getAlarm() == AlarmType.CORRUPT) {
                           throw new CompletionException(
                               Status.DATA_LOSS.withDescription("CORRUPT").asRuntimeException());
                         }
                       }
-                      return range(kv, timeout, true);
+                      return authorized(range(kv, timeout, true));
                     })
-                .thenCompose(r -> range(kv, timeout, false))
+                .thenCompose(r -> authorized(range(kv, timeout, false)))
                 .handle(
                     (r, err) ->
                         probe("readyz", err == null ? null : "[-]check failed: " + why(err))));
@@ -94,42 +95,44 @@ public final class HealthRoutes {
   }
 
   private static CompletableFuture<Reply> health(
-      MaintenanceGrpc.MaintenanceStub maintenance,
+      Supplier<List<AlarmMember>> alarms,
+      LongSupplier leader,
       KVGrpc.KVStub kv,
       Duration timeout,
       boolean serializable) {
-    return call(
-            maintenance.withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)::alarm,
-            AlarmRequest.getDefaultInstance())
-        .thenCompose(
-            alarms -> {
-              if (alarms.getAlarmsCount() > 0) {
-                return done(unhealthy("ALARM " + alarms.getAlarms(0).getAlarm().name()));
-              }
-              return call(
-                      maintenance.withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)
-                          ::status,
-                      StatusRequest.getDefaultInstance())
-                  .thenCompose(
-                      (StatusResponse st) -> {
-                        if (st.getLeader() == 0) {
-                          return done(unhealthy("RAFT NO LEADER"));
-                        }
-                        return range(kv, timeout, serializable)
-                            .handle(
-                                (r, err) -> {
-                                  if (err == null
-                                      || code(err) == Status.Code.PERMISSION_DENIED
-                                      || code(err) == Status.Code.UNAUTHENTICATED) {
-                                    return Reply.json(
-                                        HttpResponseStatus.OK,
-                                        "{\"health\":\"true\",\"reason\":\"\"}");
-                                  }
-                                  return unhealthy("QGET ERROR:" + why(err));
-                                });
-                      });
-            })
-        .exceptionally(err -> unhealthy(why(err)));
+    // etcd reads the alarms and the leader from the member itself (no RPC, so no auth)
+    List<AlarmMember> active = alarms.get();
+    if (!active.isEmpty()) {
+      return done(unhealthy("ALARM " + active.get(0).getAlarm().name()));
+    }
+    if (leader.getAsLong() == 0) {
+      return done(unhealthy("RAFT NO LEADER"));
+    }
+    return authorized(range(kv, timeout, serializable))
+        .handle(
+            (r, err) ->
+                err == null
+                    ? Reply.json(HttpResponseStatus.OK, "{\"health\":\"true\",\"reason\":\"\"}")
+                    : unhealthy("QGET ERROR:" + why(err)));
+  }
+
+  /**
+   * etcd's health checks count a range refused by auth (no user: "user name is empty", or no
+   * permission) as answered: the member served it.
+   */
+  private static CompletableFuture<RangeResponse> authorized(CompletableFuture<RangeResponse> f) {
+    return f.exceptionallyCompose(
+        err -> {
+          Status.Code c = code(err);
+          String why = why(err);
+          if (c == Status.Code.PERMISSION_DENIED
+              || c == Status.Code.UNAUTHENTICATED
+              || (c == Status.Code.INVALID_ARGUMENT
+                  && why.equals("etcdserver: user name is empty"))) {
+            return done(RangeResponse.getDefaultInstance());
+          }
+          return CompletableFuture.failedFuture(err);
+        });
   }
 
   private static Reply unhealthy(String reason) {

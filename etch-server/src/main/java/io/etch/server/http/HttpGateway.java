@@ -39,6 +39,7 @@ import io.grpc.netty.shaded.io.netty.handler.codec.http.HttpUtil;
 import io.grpc.netty.shaded.io.netty.handler.codec.http.HttpVersion;
 import io.grpc.netty.shaded.io.netty.handler.codec.http.LastHttpContent;
 import io.grpc.netty.shaded.io.netty.handler.codec.http.QueryStringDecoder;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslHandler;
 import io.grpc.netty.shaded.io.netty.util.concurrent.GlobalEventExecutor;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -50,6 +51,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import javax.net.ssl.SSLSession;
 
 /**
  * etcd's HTTP/JSON gateway on the client port. Each POST {@code /v3/...} path is dispatched to the
@@ -82,6 +84,15 @@ public final class HttpGateway implements AutoCloseable {
     CompletableFuture<Reply> get(QueryStringDecoder query);
   }
 
+  /**
+   * Looks at a request before it is served: the connection's TLS session (null on plaintext) and
+   * the path in; a reply refusing it, or null to serve it.
+   */
+  @FunctionalInterface
+  public interface Guard {
+    Reply refuse(SSLSession tls, String path);
+  }
+
   private static final Metadata.Key<String> AUTHORIZATION =
       Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
   private static final AtomicLong NAMES = new AtomicLong();
@@ -98,6 +109,7 @@ public final class HttpGateway implements AutoCloseable {
   private final Map<String, GetRoute> gets = new ConcurrentHashMap<>();
   private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
   private final int maxBody;
+  private volatile Guard guard = (tls, path) -> null;
 
   private HttpGateway(
       Server server, ManagedChannel channel, Map<String, Route> posts, int maxBody) {
@@ -155,6 +167,11 @@ public final class HttpGateway implements AutoCloseable {
   /** Serves GET {@code path} (exact, without the query) with {@code route}. */
   public void addGet(String path, GetRoute route) {
     gets.put(path, route);
+  }
+
+  /** Installs the check every request passes first. */
+  public void guard(Guard g) {
+    guard = g;
   }
 
   /** The channel to the gateway's in-process server: the same services, for GET routes. */
@@ -240,6 +257,12 @@ public final class HttpGateway implements AutoCloseable {
       boolean keepAlive = HttpUtil.isKeepAlive(req);
       QueryStringDecoder q = new QueryStringDecoder(req.uri());
       String path = q.path();
+      SslHandler tls = ctx.pipeline().get(SslHandler.class);
+      Reply refused = guard.refuse(tls == null ? null : tls.engine().getSession(), path);
+      if (refused != null) {
+        send(ctx, refused, keepAlive);
+        return;
+      }
       Route post = posts.get(path);
       GetRoute get = gets.get(path);
       if (post != null) {

@@ -218,4 +218,92 @@ class ElectionTest {
       observerClients.forEach(Client::close);
     }
   }
+
+  /**
+   * An observer that reads nothing for a while: the server stops following (the call is not ready
+   * once the client's flow-control window is full) instead of queueing every proclamation in
+   * memory, and once the client reads again it still gets every value, in order, as etcd's observe
+   * delivers each one.
+   */
+  @Test
+  void aSlowObserverIsPausedAndStillHearsEveryProclamationInOrder() throws Exception {
+    io.grpc.ManagedChannel ch = TestServer.channel(java.net.URI.create(url).getPort());
+    try {
+      var election = io.etch.api.v3electionpb.ElectionGrpc.newBlockingStub(ch);
+      long lease =
+          io.etch.api.etcdserverpb.LeaseGrpc.newBlockingStub(ch)
+              .leaseGrant(
+                  io.etch.api.etcdserverpb.LeaseGrantRequest.newBuilder().setTTL(60).build())
+              .getID();
+      com.google.protobuf.ByteString name = com.google.protobuf.ByteString.copyFromUtf8("slow");
+      var leader =
+          election
+              .campaign(
+                  io.etch.api.v3electionpb.CampaignRequest.newBuilder()
+                      .setName(name)
+                      .setLease(lease)
+                      .setValue(com.google.protobuf.ByteString.copyFromUtf8("0"))
+                      .build())
+              .getLeader();
+      List<String> heard = Collections.synchronizedList(new ArrayList<>());
+      CompletableFuture<io.grpc.stub.ClientCallStreamObserver<?>> call = new CompletableFuture<>();
+      io.etch.api.v3electionpb.ElectionGrpc.newStub(ch)
+          .observe(
+              io.etch.api.v3electionpb.LeaderRequest.newBuilder().setName(name).build(),
+              new io.grpc.stub.ClientResponseObserver<
+                  io.etch.api.v3electionpb.LeaderRequest,
+                  io.etch.api.v3electionpb.LeaderResponse>() {
+                @Override
+                public void beforeStart(
+                    io.grpc.stub.ClientCallStreamObserver<io.etch.api.v3electionpb.LeaderRequest>
+                        r) {
+                  r.disableAutoRequestWithInitial(1);
+                  call.complete(r);
+                }
+
+                @Override
+                public void onNext(io.etch.api.v3electionpb.LeaderResponse r) {
+                  String v = r.getKv().getValue().toStringUtf8();
+                  heard.add(v.substring(0, v.indexOf(' ') < 0 ? v.length() : v.indexOf(' ')));
+                }
+
+                @Override
+                public void onError(Throwable t) {}
+
+                @Override
+                public void onCompleted() {}
+              });
+      await(() -> heard.size() == 1, "the observer to hear the leader");
+      long pausesBefore = ElectionService.OBSERVE_PAUSES.sum();
+      long sentBefore = ElectionService.OBSERVE_SENT.sum();
+      // 200 proclamations of 32 KiB: 6.4 MiB, far past the client's 1 MiB window
+      String pad = " " + "x".repeat(32 * 1024);
+      int n = 200;
+      for (int i = 1; i <= n; i++) {
+        election.proclaim(
+            io.etch.api.v3electionpb.ProclaimRequest.newBuilder()
+                .setLeader(leader)
+                .setValue(com.google.protobuf.ByteString.copyFromUtf8(i + pad))
+                .build());
+      }
+      assertThat(ElectionService.OBSERVE_PAUSES.sum())
+          .as("the server paused for the slow observer")
+          .isGreaterThan(pausesBefore);
+      assertThat(heard).hasSize(1);
+      // held for it: what fits the client's window and gRPC's buffer, not the 200 values
+      long sentWhileStalled = ElectionService.OBSERVE_SENT.sum() - sentBefore;
+      System.out.println("observe: sent while the client read nothing: " + sentWhileStalled);
+      assertThat(sentWhileStalled).isLessThan(n / 2);
+      call.get(5, TimeUnit.SECONDS).request(Integer.MAX_VALUE);
+      await(() -> heard.size() >= n + 1, "the observer to catch up");
+      List<String> expected = new ArrayList<>();
+      for (int i = 0; i <= n; i++) {
+        expected.add(String.valueOf(i));
+      }
+      Thread.sleep(200); // nothing more (no duplicate) arrives
+      assertThat(List.copyOf(heard)).isEqualTo(expected);
+    } finally {
+      TestServer.close(ch);
+    }
+  }
 }

@@ -71,9 +71,14 @@ public final class TestCerts {
 
   /** A certificate for {@code cn}, valid for 127.0.0.1, usable by servers and clients. */
   public Files2 issue(String cn, Path dir, String fileBase) throws Exception {
+    return issueSubject("CN=" + cn, dir, fileBase);
+  }
+
+  /** As {@link #issue}, for any subject (e.g. "O=etch", a certificate without a common name). */
+  public Files2 issueSubject(String subject, Path dir, String fileBase) throws Exception {
     KeyPair k = keys();
     X509v3CertificateBuilder b =
-        builder(new X500Name(ca.getSubjectX500Principal().getName()), new X500Name("CN=" + cn), k);
+        builder(new X500Name(ca.getSubjectX500Principal().getName()), new X500Name(subject), k);
     b.addExtension(
         Extension.subjectAlternativeName,
         false,
