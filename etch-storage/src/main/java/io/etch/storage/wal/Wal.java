@@ -368,6 +368,16 @@ public final class Wal implements AutoCloseable {
     return join(r.done);
   }
 
+  /** No thread holds the committer role and nothing is queued (tests: the next save is inline). */
+  boolean idle() {
+    lock.lock();
+    try {
+      return !committing && queue.isEmpty();
+    } finally {
+      lock.unlock();
+    }
+  }
+
   private void releaseCommitter() {
     lock.lock();
     try {

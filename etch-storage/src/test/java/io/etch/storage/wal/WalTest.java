@@ -228,7 +228,13 @@ class WalTest {
       assertThat(forcedOn).hasSize(2);
       assertThat(forcedOn.get(0)).isSameAs(saver);
       assertThat(forcedOn.get(1).getName()).startsWith("wal-committer");
-      // Idle again: the next save commits on its caller's thread too.
+      // Idle again (the committer completes a batch's futures before it gives up the role, so
+      // wait for that): the next save commits on its caller's thread too.
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (!wal.idle() && System.nanoTime() < deadline) {
+        Thread.sleep(1);
+      }
+      assertThat(wal.idle()).isTrue();
       wal.save(null, Entries.range(1, 6, 6), true);
       assertThat(forcedOn).hasSize(3);
       assertThat(forcedOn.get(2)).isSameAs(Thread.currentThread());
