@@ -64,7 +64,11 @@ import javax.net.ssl.SSLSession;
  * {@link #addGet}.
  *
  * <p>Threads: HTTP handlers run on the connection's Netty event loop; the in-process server runs
- * service code on the calling thread (direct executor) as the client port does.
+ * service code on the calling thread (direct executor) as the client port does. A reply's listener
+ * runs on the connection's event loop too (the call's executor), whichever thread the service
+ * answered on: a reply written partly from a service thread (Netty queues those writes to the event
+ * loop) and partly from the event loop (written at once) could end before its head and first chunk
+ * went out, an unfinished chunked response.
  */
 public final class HttpGateway implements AutoCloseable {
   /** A whole reply to a GET route. */
@@ -296,8 +300,9 @@ public final class HttpGateway implements AutoCloseable {
       try {
         if (route.method().getType().clientSendsOneMessage()) {
           requests.add(parse(route, body));
-        } else {
-          // a client stream: the body holds zero or more JSON objects, one after another
+        } else if (!body.isBlank()) {
+          // a client stream: the body holds zero or more JSON objects, one after another (an
+          // empty body is none: etcd's gateway half-closes at once and answers an empty 200)
           JsonStreamParser objects = new JsonStreamParser(body);
           while (objects.hasNext()) {
             requests.add(parse(route, objects.next().toString()));
@@ -314,7 +319,8 @@ public final class HttpGateway implements AutoCloseable {
       if (auth != null) {
         md.put(AUTHORIZATION, auth);
       }
-      ClientCall<Message, Message> call = channel.newCall(route.method(), CallOptions.DEFAULT);
+      ClientCall<Message, Message> call =
+          channel.newCall(route.method(), CallOptions.DEFAULT.withExecutor(ctx.executor()));
       current = call;
       boolean streaming = !route.method().getType().serverSendsOneMessage();
       call.start(

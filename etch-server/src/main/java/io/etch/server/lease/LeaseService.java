@@ -108,13 +108,17 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
   /**
    * One stream renews any number of leases; answers keep the order of the requests. An unknown (or
    * just revoked) lease is answered with TTL 0, as etcd answers it; losing leadership ends the
-   * stream with an error the client retries.
+   * stream with an error the client retries. The client's half-close ends the stream with OK once
+   * every keep-alive received before it is answered (etcd's recv loop answers each request before
+   * it reads the next, and returns at io.EOF).
    */
   @Override
   public StreamObserver<LeaseKeepAliveRequest> leaseKeepAlive(
       StreamObserver<LeaseKeepAliveResponse> out) {
     return new StreamObserver<>() {
-      // gRPC delivers a call's inbound events one at a time; the chain orders the answers.
+      // gRPC delivers a call's inbound events one at a time; the chain orders the answers. It
+      // never completes exceptionally (a failed link ends the stream with an error), so the
+      // half-close's link always runs.
       private CompletableFuture<Void> tail = CompletableFuture.completedFuture(null);
       private volatile boolean done;
 
@@ -122,34 +126,53 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
       public void onNext(LeaseKeepAliveRequest req) {
         tail =
             tail.thenCompose(
-                v -> done ? CompletableFuture.completedFuture(null) : keepAlive(req.getID()));
+                    v -> done ? CompletableFuture.completedFuture(null) : keepAlive(req.getID()))
+                .exceptionally(
+                    err -> {
+                      fail(err);
+                      return null;
+                    });
       }
 
       private CompletableFuture<Void> keepAlive(long id) {
+        // etcd takes the header before renewing: a lease revoked at revision r is never seen
+        // renewed at a revision after r.
+        ResponseHeader header = currentHeader();
         return renew(id)
             .handleAsync(
                 (ttl, err) -> {
                   if (done) {
                     return null;
                   }
+                  if (err != null && !isLeaseNotFound(err)) {
+                    fail(err);
+                    return null;
+                  }
                   try {
-                    if (err == null || isLeaseNotFound(err)) {
-                      out.onNext(
-                          LeaseKeepAliveResponse.newBuilder()
-                              .setHeader(currentHeader())
-                              .setID(id)
-                              .setTTL(err == null ? ttl : 0)
-                              .build());
-                    } else {
-                      done = true;
-                      out.onError(EtcdStatus.of(err));
-                    }
+                    out.onNext(
+                        LeaseKeepAliveResponse.newBuilder()
+                            .setHeader(header)
+                            .setID(id)
+                            .setTTL(err == null ? ttl : 0)
+                            .build());
                   } catch (RuntimeException e) {
                     done = true; // the client went away
                   }
                   return null;
                 },
                 server.responseExecutor());
+      }
+
+      private void fail(Throwable err) {
+        if (done) {
+          return;
+        }
+        done = true;
+        try {
+          out.onError(EtcdStatus.of(err));
+        } catch (RuntimeException e) {
+          // the client went away
+        }
       }
 
       @Override
@@ -163,7 +186,11 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
             () -> {
               if (!done) {
                 done = true;
-                out.onCompleted();
+                try {
+                  out.onCompleted();
+                } catch (RuntimeException e) {
+                  // the client went away
+                }
               }
             });
       }

@@ -229,15 +229,23 @@ public final class Lessor {
   /**
    * Becomes the primary (etcd's {@code Promote}): every lease expires its full TTL (or its
    * checkpointed remaining TTL) plus {@code extendNanos} from now, so no lease is shortened by the
-   * leader change that made this member primary.
+   * leader change that made this member primary. Renewals still waiting on an expired lease give up
+   * as on a demotion: promoted again in a new term without a demotion in between, its lease would
+   * no longer be expired nor revoked, and they would wait for ever.
    */
-  public synchronized void promote(long extendNanos) {
-    primary = true;
-    expiries.clear();
-    long now = nanoClock.getAsLong();
-    for (Lease l : leases.values()) {
-      refresh(l, now, extendNanos);
+  public void promote(long extendNanos) {
+    CompletableFuture<Void> was;
+    synchronized (this) {
+      primary = true;
+      expiries.clear();
+      long now = nanoClock.getAsLong();
+      for (Lease l : leases.values()) {
+        refresh(l, now, extendNanos);
+      }
+      was = demoted;
+      demoted = new CompletableFuture<>();
     }
+    was.complete(null);
   }
 
   /** Stops being the primary (etcd's {@code Demote}): no lease expires here any more. */

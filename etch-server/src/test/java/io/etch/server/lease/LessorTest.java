@@ -180,6 +180,17 @@ class LessorTest {
   }
 
   @Test
+  void renewingAnExpiredLeaseFailsAsNotPrimaryWhenPromotedAgain() {
+    lessor.promote(0);
+    lessor.grant(1, 2);
+    advanceSeconds(2.5);
+    CompletableFuture<Lessor.Renewal> f = lessor.renew(1);
+    lessor.promote(0); // a new term, no demotion: the lease runs again and is never revoked
+    assertThat(lessor.expired(10)).isEmpty();
+    assertThatThrownBy(f::get).cause().isInstanceOf(Lessor.NotPrimaryException.class);
+  }
+
+  @Test
   void renewingAnUnknownLeaseFailsNotFound() {
     lessor.promote(0);
     assertThatThrownBy(() -> lessor.renew(42).get())
