@@ -11,6 +11,7 @@
 #
 # Prints one line per server and run (req/s, p99, single-client average) and the ratios to etcd.
 # Usage: ETCH_B_JAVA_OPTS="-XX:+UseSerialGC -Xmn32m" bench/memory-ab.sh
+#        ETCH_JAVA_OPTS="..." ETCH_B_JAVA_OPTS=- bench/memory-ab.sh   (etch-b: bin/etch's defaults)
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -45,13 +46,19 @@ for s in "${servers[@]}"; do
   case $s in
     etcd) "$ETCD_BIN" "${flags[@]}" >"$work/$s.log" 2>&1 & ;;
     etch) "$root/bin/etch" "${flags[@]}" >"$work/$s.log" 2>&1 & ;;
-    etch-b) ETCH_JAVA_OPTS="$ETCH_B_JAVA_OPTS" "$root/bin/etch" "${flags[@]}" >"$work/$s.log" 2>&1 & ;;
+    etch-b)
+      if [[ "$ETCH_B_JAVA_OPTS" == - ]]; then
+        env -u ETCH_JAVA_OPTS "$root/bin/etch" "${flags[@]}" >"$work/$s.log" 2>&1 &
+      else
+        ETCH_JAVA_OPTS="$ETCH_B_JAVA_OPTS" "$root/bin/etch" "${flags[@]}" >"$work/$s.log" 2>&1 &
+      fi
+      ;;
   esac
   pid[$s]=$!
   wait_port "$s" "$client" "${pid[$s]}" "$work/$s.log" 120
 done
 log "etch: ${ETCH_JAVA_OPTS:-bin/etch defaults}"
-[[ -n "${ETCH_B_JAVA_OPTS:-}" ]] && log "etch-b: $ETCH_B_JAVA_OPTS"
+[[ -n "${ETCH_B_JAVA_OPTS:-}" ]] && log "etch-b: ${ETCH_B_JAVA_OPTS/#-/bin/etch defaults}"
 
 each() { # NAME ARGS...: the same bench run against every server in turn
   local name=$1 s
@@ -68,7 +75,7 @@ report() { # MULTI SINGLE: one line per server, ratios to etcd
     r=$(jq -r .rps "$work/$1.$s.json"); p=$(jq -r .p99_us "$work/$1.$s.json")
     a=$(jq -r .avg_us "$work/$1.$s.json" 2>/dev/null || echo null)
     [[ -f "$work/$2.$s.json" ]] && a=$(jq -r .avg_us "$work/$2.$s.json")
-    printf '%-7s %-8s put 100/1000 %8.1f req/s (x%s)  p99 %7.1f ms (x%s)  1 client avg %5.2f ms (x%s)%s\n' \
+    printf '%-7s %-8s put 100/1000 %8s req/s (x%s)  p99 %7s ms (x%s)  1 client avg %5s ms (x%s)%s\n' \
       "$s" "$1" "$r" "$(ratio "$r" "$(jq -r .rps "$work/$1.etcd.json")")" \
       "$(ms "$p")" "$(ratio "$p" "$(jq -r .p99_us "$work/$1.etcd.json")")" \
       "$(ms "$a")" "$(ratio "$a" "$(jq -r .avg_us "$work/$2.etcd.json")")" \
@@ -88,6 +95,7 @@ each load-1 put --conns=1 --clients=1 --total=2000 --key-space-size="$RSS_KEYS" 
 declare -A rss=()
 for s in "${servers[@]}"; do rss[$s]=$(rss_mib "$s"); done
 load_rss="$(cut -d' ' -f1-3 /proc/loadavg)"
+for s in "${servers[@]}"; do echo "$s RSS after $RSS_KEYS keys: ${rss[$s]} MiB (x$(ratio "${rss[$s]}" "${rss[etcd]}"))"; done
 report load load-1
 for r in $(seq 1 "$ROUNDS"); do
   each "round$r" put --conns=100 --clients=1000 --total="$CHECK_TOTAL" \
@@ -97,6 +105,6 @@ for r in $(seq 1 "$ROUNDS"); do
   report "round$r" "round$r-1"
 done
 for s in "${servers[@]}"; do
-  echo "$s RSS after $RSS_KEYS keys: ${rss[$s]} MiB (x$(ratio "${rss[$s]}" "${rss[etcd]}")); after the rounds: $(rss_mib "$s") MiB"
+  echo "$s RSS after the rounds: $(rss_mib "$s") MiB"
 done
 echo "load average at start: $load_start; at the RSS reading: $load_rss; at end: $(cut -d' ' -f1-3 /proc/loadavg)"

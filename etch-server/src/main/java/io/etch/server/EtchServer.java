@@ -785,7 +785,7 @@ public final class EtchServer implements AutoCloseable {
   }
 
   static final long KV_WRITE_BUFFER_BYTES = 16L << 20;
-  static final long VALUE_CACHE_BYTES = 256L << 20;
+  static final long VALUE_CACHE_BYTES = 16L << 20;
 
   private static boolean proposalFailed(Throwable err) {
     if (err instanceof java.util.concurrent.CompletionException && err.getCause() != null) {
