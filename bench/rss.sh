@@ -126,9 +126,21 @@ for s in "${servers[@]}"; do
   log "$s: RSS $((rss[$s] / 1024)) MiB ($(jq -s "[.[] | select(.ok > 0)] | map(.failed) | add" \
     "$work/bench.$s.json") failed requests)"
 done
+# The load's own put figures: line 4 of each server's JSON is compare.sh's put-1000 workload
+# (100,000 sequential keys at 100 conns / 1000 clients), line 5 its put-1 (2,000 at 1 client).
+declare -A rps=() p99=() avg1=()
+for s in "${servers[@]}"; do
+  rps[$s]=$(sed -n 4p "$work/bench.$s.json" | jq -r .rps)
+  p99[$s]=$(sed -n 4p "$work/bench.$s.json" | jq -r '.p99_us / 1000')
+  avg1[$s]=$(sed -n 5p "$work/bench.$s.json" | jq -r '.avg_us / 1000')
+  echo "$s put 100/1000, $RSS_KEYS: ${rps[$s]} req/s, p99 ${p99[$s]} ms; 1 client, 2000: avg ${avg1[$s]} ms"
+done
 if [[ -z "$ONLY" ]]; then
   awk -v a="${rss[etch]}" -v b="${rss[etcd]}" \
     'BEGIN { printf "RSS after keys: etcd %d MiB, etch %d MiB, ratio %.2f\n", b / 1024, a / 1024, a / b }'
+  awk -v a="${rps[etch]}" -v b="${rps[etcd]}" -v c="${p99[etch]}" -v d="${p99[etcd]}" \
+    -v e="${avg1[etch]}" -v f="${avg1[etcd]}" \
+    'BEGIN { printf "etch/etcd: put req/s %.2f, p99 %.2f, single-client avg latency %.2f\n", a / b, c / d, e / f }'
 fi
 # Put throughput on the loaded servers (PUT_CHECK=1): the brief's quick regression check.
 if [[ -n "${PUT_CHECK:-}" ]]; then

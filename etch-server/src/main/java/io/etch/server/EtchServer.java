@@ -44,6 +44,7 @@ import io.etch.server.transport.PeerTransport;
 import io.etch.server.watch.WatchHub;
 import io.etch.server.watch.WatchService;
 import io.etch.storage.membership.MemberRecord;
+import io.etch.storage.mvcc.MvccOptions;
 import io.etch.storage.mvcc.MvccStore;
 import io.etch.storage.snapshot.SnapshotReceiver;
 import io.etch.storage.snapshot.SnapshotStore;
@@ -253,7 +254,7 @@ public final class EtchServer implements AutoCloseable {
           Long.toHexString(memberId),
           remote.getMembersCount());
     }
-    store = MvccStore.open(dbDir);
+    store = MvccStore.open(dbDir, storeOptions());
     snapshots = new SnapshotStore(memberDir.resolve("snap"));
     if (store.consistentIndex() < wal.snapshot().index()) {
       // The WAL recorded a snapshot from the leader whose store data was not installed before a
@@ -798,6 +799,22 @@ public final class EtchServer implements AutoCloseable {
    * Whether a proposal failed as etcd counts it (etcd_server_proposals_failed_total): raft refused
    * it, it timed out or the member stopped; not when apply answered it with an etcd error.
    */
+  /**
+   * The store's memory budgets. A member's resident memory is mostly fixed JVM cost plus these: the
+   * revisions' RocksDB memtable (native, held until a flush) and the value cache (heap, kept while
+   * the key lives). bench/README.md ("Memory") has the measurements behind the defaults; the system
+   * properties {@code etch.kvWriteBufferBytes} and {@code etch.valueCacheBytes} override them
+   * (bin/etch passes ETCH_JAVA_OPTS to the JVM).
+   */
+  static MvccOptions storeOptions() {
+    return MvccOptions.defaults()
+        .withKvWriteBufferBytes(Long.getLong("etch.kvWriteBufferBytes", KV_WRITE_BUFFER_BYTES))
+        .withValueCacheBytes(Long.getLong("etch.valueCacheBytes", VALUE_CACHE_BYTES));
+  }
+
+  static final long KV_WRITE_BUFFER_BYTES = 16L << 20;
+  static final long VALUE_CACHE_BYTES = 16L << 20;
+
   private static boolean proposalFailed(Throwable err) {
     if (err instanceof java.util.concurrent.CompletionException && err.getCause() != null) {
       err = err.getCause();

@@ -193,7 +193,8 @@ final class Generation implements AutoCloseable {
                       .setFilterPolicy(new BloomFilter(10, false)));
       if (Arrays.equals(name, CF_KV)) {
         // Revisions are written in increasing order: flushes and compactions mostly move files.
-        cfo.setWriteBufferSize(64L << 20).setLevelCompactionDynamicLevelBytes(true);
+        cfo.setWriteBufferSize(options.kvWriteBufferBytes())
+            .setLevelCompactionDynamicLevelBytes(true);
       }
       cfOptions.add(cfo);
       descriptors.add(new ColumnFamilyDescriptor(name, cfo));
