@@ -3,9 +3,7 @@ package io.etch.storage.mvcc;
 import io.etch.storage.lease.LeaseRecord;
 import io.etch.storage.membership.MemberRecord;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.WriteBatch;
@@ -24,10 +22,18 @@ import org.rocksdb.WriteBatch;
  */
 public final class ApplyBatch implements AutoCloseable {
   private final Generation s;
-  private final WriteBatch wb = new WriteBatch();
 
-  /** Values of revisions written by this batch, not yet readable from RocksDB. */
-  private final Map<Revision, KeyValue> pending = new HashMap<>();
+  /** The RocksDB batch being built, in its serialized form (one JNI call at commit). */
+  private final BatchBuffer wb;
+
+  /**
+   * Values of the puts of this batch, not yet readable from RocksDB, in revision order: the i-th
+   * has revision (pendingRevs[2i], pendingRevs[2i+1]).
+   */
+  private long[] pendingRevs = new long[256];
+
+  private KeyValue[] pendingValues = new KeyValue[128];
+  private int pendingCount;
 
   private final List<Event> events = new ArrayList<>();
   private final List<CompletableFuture<Long>> compactions = new ArrayList<>();
@@ -42,11 +48,16 @@ public final class ApplyBatch implements AutoCloseable {
   private boolean changedIndex;
   private boolean done;
 
-  /** Changes of the write transaction in progress; null between transactions. */
-  private List<Event> txnChanges;
+  /**
+   * Where the changes of the write transaction in progress start in {@link #events} (they are
+   * appended there directly); -1 between transactions.
+   */
+  private int txnStart = -1;
 
   ApplyBatch(Generation s) {
     this.s = s;
+    this.wb = s.batchBuffer;
+    wb.reset();
     this.revision = s.currentRevision;
     this.compactRevision = s.compactRevision;
     this.consistentIndex = s.consistentIndex;
@@ -104,7 +115,7 @@ public final class ApplyBatch implements AutoCloseable {
     try {
       int[] cursor = {0};
       TxnResponse r = execute(t, path, cursor);
-      long rev = txnChanges.isEmpty() ? before : before + 1;
+      long rev = txnChanges() == 0 ? before : before + 1;
       return new TxnResponse(new ResponseHeader(rev), r.succeeded(), r.responses());
     } finally {
       endTxn();
@@ -192,13 +203,13 @@ public final class ApplyBatch implements AutoCloseable {
     }
     done = true;
     s.batchOpen = false;
-    try {
-      s.db().write(s.writeOptions, wb);
-    } catch (RocksDBException e) {
+    try (WriteBatch batch = wb.toWriteBatch()) {
+      s.db().write(s.writeOptions, batch);
+    } catch (RocksDBException | RuntimeException e) {
       s.failed = true;
       throw new StorageException("cannot write MVCC batch: " + e.getMessage(), e);
     } finally {
-      wb.close();
+      wb.reset();
     }
     s.currentRevision = revision;
     s.term = term;
@@ -220,7 +231,8 @@ public final class ApplyBatch implements AutoCloseable {
                 }
               });
     }
-    return new Commit(revision, consistentIndex, List.copyOf(events));
+    // No copy: nothing appends to events once the batch is done.
+    return new Commit(revision, consistentIndex, java.util.Collections.unmodifiableList(events));
   }
 
   @Override
@@ -228,7 +240,7 @@ public final class ApplyBatch implements AutoCloseable {
     if (!done) {
       done = true;
       s.batchOpen = false;
-      wb.close();
+      wb.reset();
       if (changedIndex) {
         s.failed = true;
       }
@@ -244,20 +256,24 @@ public final class ApplyBatch implements AutoCloseable {
     if (done) {
       throw new IllegalStateException("batch already committed or closed");
     }
-    txnChanges = new ArrayList<>();
+    txnStart = events.size();
   }
 
   private void endTxn() {
-    if (!txnChanges.isEmpty()) {
+    if (txnChanges() > 0) {
       revision++;
-      events.addAll(txnChanges);
     }
-    txnChanges = null;
+    txnStart = -1;
   }
 
   /** The revision reads inside the current write transaction see (its own changes included). */
   private long readRevision() {
-    return txnChanges != null && !txnChanges.isEmpty() ? revision + 1 : revision;
+    return txnStart >= 0 && txnChanges() > 0 ? revision + 1 : revision;
+  }
+
+  /** Number of changes of the write transaction in progress. */
+  private int txnChanges() {
+    return events.size() - txnStart;
   }
 
   private PutResponse put0(PutRequest p) {
@@ -279,15 +295,15 @@ public final class ApplyBatch implements AutoCloseable {
       ki = new KeyIndex(p.key().clone());
       s.insert(ki);
     }
-    long sub = txnChanges.size();
+    long sub = txnChanges();
     long create = ki.version == 0 ? rev : ki.createRevision;
     KeyValue kv = new KeyValue(ki.key, create, rev, ki.version + 1, value, lease);
-    put(s.kvCf, Revision.toBytes(rev, sub, false), KeyValueCodec.encode(kv));
-    pending.put(new Revision(rev, sub), kv);
+    wb.putRevision(s.kvCfId, rev, sub, kv);
+    addPending(rev, sub, kv);
     changedIndex = true;
     ki.put(rev, sub);
     s.replaceCache(ki, kv);
-    txnChanges.add(new Event(Event.EventType.PUT, kv, prev));
+    events.add(new Event(Event.EventType.PUT, kv, prev));
     return new PutResponse(new ResponseHeader(rev), p.prevKv() ? prev : null);
   }
 
@@ -311,16 +327,16 @@ public final class ApplyBatch implements AutoCloseable {
             : java.util.Collections.nCopies(revs.size(), null);
     for (int j = 0; j < live.size(); j++) {
       KeyIndex ki = live.get(j);
-      long sub = txnChanges.size();
+      long sub = txnChanges();
       put(s.kvCf, Revision.toBytes(rev, sub, true), KeyValueCodec.encodeTombstone(ki.key));
       changedIndex = true;
       ki.tombstone(rev, sub);
       s.replaceCache(ki, null);
-      txnChanges.add(
+      events.add(
           new Event(
               Event.EventType.DELETE, new KeyValue(ki.key, 0, rev, 0, null, 0), prevs.get(j)));
     }
-    long headerRev = txnChanges.isEmpty() ? revision : rev;
+    long headerRev = txnChanges() == 0 ? revision : rev;
     return new DeleteRangeResponse(
         new ResponseHeader(headerRev), live.size(), d.prevKv() ? List.copyOf(prevs) : List.of());
   }
@@ -423,13 +439,41 @@ public final class ApplyBatch implements AutoCloseable {
   /** Reads a revision as the writer sees it: this batch's pending values first. */
   private KeyValue read(long main, long sub) {
     if (main > s.currentRevision) {
-      KeyValue kv = pending.get(new Revision(main, sub));
+      KeyValue kv = pending(main, sub);
       if (kv == null) {
         throw new IllegalStateException("revision " + main + "_" + sub + " not in this batch");
       }
       return kv;
     }
     return s.readStored(main, sub);
+  }
+
+  private void addPending(long main, long sub, KeyValue kv) {
+    if (pendingCount == pendingValues.length) {
+      pendingValues = java.util.Arrays.copyOf(pendingValues, pendingCount * 2);
+      pendingRevs = java.util.Arrays.copyOf(pendingRevs, pendingCount * 4);
+    }
+    pendingRevs[2 * pendingCount] = main;
+    pendingRevs[2 * pendingCount + 1] = sub;
+    pendingValues[pendingCount++] = kv;
+  }
+
+  /** The value this batch put at (main, sub), or null; binary search, revisions are in order. */
+  private KeyValue pending(long main, long sub) {
+    int lo = 0, hi = pendingCount - 1;
+    while (lo <= hi) {
+      int mid = (lo + hi) >>> 1;
+      long m = pendingRevs[2 * mid];
+      int c = m != main ? Long.compare(m, main) : Long.compare(pendingRevs[2 * mid + 1], sub);
+      if (c == 0) {
+        return pendingValues[mid];
+      } else if (c < 0) {
+        lo = mid + 1;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    return null;
   }
 
   /** The writer's view at a fixed revision. */
@@ -457,18 +501,10 @@ public final class ApplyBatch implements AutoCloseable {
   }
 
   private void put(org.rocksdb.ColumnFamilyHandle cf, byte[] k, byte[] v) {
-    try {
-      wb.put(cf, k, v);
-    } catch (RocksDBException e) {
-      throw new StorageException("cannot stage write: " + e.getMessage(), e);
-    }
+    wb.put(s.cfId(cf), k, v);
   }
 
   private void delete(org.rocksdb.ColumnFamilyHandle cf, byte[] k) {
-    try {
-      wb.delete(cf, k);
-    } catch (RocksDBException e) {
-      throw new StorageException("cannot stage delete: " + e.getMessage(), e);
-    }
+    wb.delete(s.cfId(cf), k);
   }
 }

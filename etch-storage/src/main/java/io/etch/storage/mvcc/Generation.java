@@ -90,6 +90,15 @@ final class Generation implements AutoCloseable {
   final ColumnFamilyHandle membersCf;
   final ColumnFamilyHandle authCf;
   private final List<ColumnFamilyHandle> handles;
+
+  /** Column family ids in the order of {@link #handles} (getID is a JNI call). */
+  private final int[] handleIds;
+
+  final int kvCfId;
+
+  /** The apply thread's write batch, reused by each {@link ApplyBatch} in turn. */
+  final BatchBuffer batchBuffer = new BatchBuffer();
+
   final WriteOptions writeOptions;
   private final ReadOptions readOptions;
   private final ExecutorService compactor;
@@ -98,22 +107,23 @@ final class Generation implements AutoCloseable {
   ConcurrentSkipListMap<byte[], KeyIndex> index; // built by rebuild(), before publication
 
   /**
-   * The same KeyIndex objects by exact key, for single-key reads and the writer's lookups: a hash
-   * probe instead of a ~20-level skiplist walk (measured: most of a cached point read's CPU).
-   * Mutated with {@link #index}, by the apply thread only; a key may be briefly in one map and not
-   * the other, which readers cannot tell apart from a key created after their revision.
+   * The same KeyIndex objects by exact key ({@link KeyTable}), for single-key reads and the
+   * writer's lookups: a hash probe instead of a ~20-level skiplist walk (measured: most of a cached
+   * point read's CPU). Mutated with {@link #index}, by the apply thread only; a key may be briefly
+   * in one map and not the other, which readers cannot tell apart from a key created after their
+   * revision.
    */
-  private java.util.concurrent.ConcurrentHashMap<KeyRef, KeyIndex> exact; // as index
+  private KeyTable exact; // as index
 
   /** The index entry of exactly {@code key}, or null. Any thread. */
   KeyIndex lookup(byte[] key) {
-    return exact.get(new KeyRef(key));
+    return exact.get(key);
   }
 
   /** Adds a new key to both maps (apply thread, or open). */
   void insert(KeyIndex ki) {
     index.put(ki.key, ki);
-    exact.put(ki, ki); // a KeyIndex is its own hash key
+    exact.insert(ki);
   }
 
   volatile long currentRevision;
@@ -214,6 +224,11 @@ final class Generation implements AutoCloseable {
     this.leaseCf = handles.get(2);
     this.membersCf = handles.get(3);
     this.authCf = handles.get(4);
+    this.handleIds = new int[handles.size()];
+    for (int i = 0; i < handleIds.length; i++) {
+      handleIds[i] = handles.get(i).getID();
+    }
+    this.kvCfId = handleIds[1];
     this.writeOptions = new WriteOptions().setSync(false);
     this.readOptions = new ReadOptions();
     this.compactor =
@@ -257,18 +272,42 @@ final class Generation implements AutoCloseable {
       estimate = 0;
     }
     // Sized for the revision count (at least the key count): no rehash while 1M+ keys go in.
-    exact =
-        new java.util.concurrent.ConcurrentHashMap<>(
-            (int) Math.min(1 << 26, Math.max(1 << 12, estimate + estimate / 3)));
+    int expected = (int) Math.min(1 << 26, Math.max(1 << 12, estimate));
     List<KeyIndex> created = new ArrayList<>();
-    long[] scanned = scanHistory(created);
+    long[] scanned = scanHistory(created, expected);
     long lastRev = scanned[0];
     long revisions = scanned[1];
+    // The exact-key table is filled on a second thread while this one builds the ordered map.
+    KeyTable table = new KeyTable(created.size());
+    Throwable[] fillFailure = {null};
+    Thread filler =
+        new Thread(
+            () -> {
+              try {
+                for (KeyIndex ki : created) {
+                  table.insert(ki);
+                }
+              } catch (Throwable t) {
+                fillFailure[0] = t;
+              }
+            },
+            "mvcc-key-table");
+    filler.start();
     // The ordered map is built in one linear pass from the keys sorted (in parallel), instead of
     // a skiplist insert (a ~20-level search) per key.
     KeyIndex[] sorted = created.toArray(new KeyIndex[0]);
     Arrays.parallelSort(sorted, (x, y) -> Arrays.compareUnsigned(x.key, y.key));
     index = new ConcurrentSkipListMap<>(new SortedKeys(sorted));
+    try {
+      filler.join();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new StorageException("interrupted while indexing " + dir, e);
+    }
+    if (fillFailure[0] != null) {
+      throw new StorageException("cannot index " + dir + ": " + fillFailure[0], fillFailure[0]);
+    }
+    exact = table;
     // A compaction may have removed the newest revision (a tombstone): the revision never goes
     // back below the compact revision (etcd's restore does the same). An empty store is at
     // revision 1, as etcd's: its first write gets revision 2.
@@ -309,11 +348,16 @@ final class Generation implements AutoCloseable {
 
   /**
    * Reads every revision of CF {@code kv} in order and appends it to its key's index entry,
-   * creating entries (in {@link #exact} and {@code created}) for new keys. Two threads: this one
-   * makes the JNI calls and decodes revision key and value header; an indexer applies them in the
-   * same order. Returns {last main revision, number of revisions}.
+   * creating entries (in {@code created}, in order of first appearance) for new keys. Two threads:
+   * this one makes the JNI calls and decodes revision key and value header; an indexer applies them
+   * in the same order. Returns {last main revision, number of revisions}.
+   *
+   * <p>The indexer finds keys through a {@link HashMap} of its own, not the {@link KeyTable}: its
+   * chained buckets keep keys with neighbouring hashes (keys created in name order, a common
+   * pattern) in neighbouring memory, which measured faster here than the table's scattered slots.
    */
-  private long[] scanHistory(List<KeyIndex> created) {
+  private long[] scanHistory(List<KeyIndex> created, int expected) {
+    HashMap<KeyRef, KeyIndex> byKey = new HashMap<>(expected + expected / 3);
     java.util.concurrent.BlockingQueue<Chunk> full =
         new java.util.concurrent.ArrayBlockingQueue<>(4);
     java.util.concurrent.BlockingQueue<Chunk> free =
@@ -337,10 +381,10 @@ final class Generation implements AutoCloseable {
                     KeyIndex ki = last;
                     // Consecutive revisions often touch the same key (a txn, a hot key).
                     if (ki == null || !Arrays.equals(ki.key, key)) {
-                      ki = exact.get(new KeyRef(key));
+                      ki = byKey.get(new KeyRef(key));
                       if (ki == null) {
                         ki = new KeyIndex(key);
-                        exact.put(ki, ki);
+                        byKey.put(ki, ki);
                         created.add(ki);
                       }
                     }
@@ -556,11 +600,43 @@ final class Generation implements AutoCloseable {
   /** etcd's Range at {@code r.revision()} (0: current); serializable, served from local state. */
   public RangeResponse range(RangeRequest r) {
     checkUsable();
-    RangeResponse resp = Ranges.execute(this, r, new ReaderView(currentRevision, compactRevision));
+    long cur = currentRevision;
+    if (r.revision() <= 0 && r.rangeEnd().length == 0 && r.key().length > 0 && plainPoint(r)) {
+      // The common point read of the newest version, from the value cache: no view object, and a
+      // header shared by every read at this revision.
+      KeyIndex ki = lookup(r.key());
+      KeyValue hit = ki == null ? null : ki.cachedNewestAt(cur);
+      if (hit != null) {
+        return new RangeResponse(
+            header(cur), List.of(r.keysOnly() ? hit.withoutValue() : hit), false, 1);
+      }
+    }
+    RangeResponse resp = Ranges.execute(this, r, new ReaderView(cur, compactRevision));
     if (r.revision() > 0 && r.revision() < compactRevision) {
       throw new EtcdException(EtcdError.COMPACTED);
     }
     return resp;
+  }
+
+  /** No filters and not count_only: what {@link #range}'s cached point read serves. */
+  private static boolean plainPoint(RangeRequest r) {
+    return !r.countOnly()
+        && r.minModRevision() == 0
+        && r.maxModRevision() == 0
+        && r.minCreateRevision() == 0
+        && r.maxCreateRevision() == 0;
+  }
+
+  /** The last response header handed out; immutable, so sharing it across threads is safe. */
+  private ResponseHeader lastHeader = new ResponseHeader(0);
+
+  private ResponseHeader header(long revision) {
+    ResponseHeader h = lastHeader;
+    if (h.revision() != revision) {
+      h = new ResponseHeader(revision);
+      lastHeader = h;
+    }
+    return h;
   }
 
   /** Starts the apply thread's next write batch; at most one is open at a time. */
@@ -994,6 +1070,16 @@ final class Generation implements AutoCloseable {
     return db;
   }
 
+  /** The id of one of this generation's column families, without a JNI call. */
+  int cfId(ColumnFamilyHandle cf) {
+    for (int i = 0; i < handleIds.length; i++) {
+      if (handles.get(i) == cf) {
+        return handleIds[i];
+      }
+    }
+    throw new IllegalArgumentException("not a column family of this store");
+  }
+
   void checkUsable() {
     if (failed) {
       throw new StorageException("MVCC store at " + dir + " failed on an earlier write; reopen it");
@@ -1064,7 +1150,7 @@ final class Generation implements AutoCloseable {
     }
     for (byte[] k : empty) {
       KeyIndex gone = index.remove(k);
-      exact.remove(new KeyRef(k));
+      exact.remove(gone);
       cachedBytes.addAndGet(-cost(gone.swapCached(null)));
     }
     return dropped;

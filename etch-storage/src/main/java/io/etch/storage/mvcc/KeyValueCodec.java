@@ -11,19 +11,26 @@ final class KeyValueCodec {
   private KeyValueCodec() {}
 
   static byte[] encode(KeyValue kv) {
+    byte[] out = new byte[encodedSize(kv)];
+    encodeInto(kv, out, 0);
+    return out;
+  }
+
+  /** The length of {@link #encode}'s result. */
+  static int encodedSize(KeyValue kv) {
     int size = bytesField(1, kv.key()) + varintField(2, kv.createRevision());
     size += varintField(3, kv.modRevision()) + varintField(4, kv.version());
-    size += bytesField(5, kv.value()) + varintField(6, kv.lease());
-    byte[] out = new byte[size];
-    int p = 0;
+    return size + bytesField(5, kv.value()) + varintField(6, kv.lease());
+  }
+
+  /** Writes {@link #encode}'s bytes into {@code out} at {@code p}; returns the end position. */
+  static int encodeInto(KeyValue kv, byte[] out, int p) {
     p = writeBytes(out, p, 1, kv.key());
     p = writeVarintField(out, p, 2, kv.createRevision());
     p = writeVarintField(out, p, 3, kv.modRevision());
     p = writeVarintField(out, p, 4, kv.version());
     p = writeBytes(out, p, 5, kv.value());
-    p = writeVarintField(out, p, 6, kv.lease());
-    assert p == size;
-    return out;
+    return writeVarintField(out, p, 6, kv.lease());
   }
 
   /** A tombstone's value: a KeyValue holding only the key, as etcd writes it. */

@@ -38,8 +38,31 @@ public final class MvccCompareBench {
     return String.format("key/%08d", i).getBytes(StandardCharsets.US_ASCII);
   }
 
+  /**
+   * Random (incompressible) 256-byte values, copied out of a pre-filled pool: generating them with
+   * {@code Random.nextBytes} cost as much CPU as the store's own put path, which hid what the store
+   * does.
+   */
+  static final class Values {
+    private final byte[] pool = new byte[64 << 20];
+    private final java.util.SplittableRandom rnd = new java.util.SplittableRandom(42);
+
+    Values() {
+      new Random(7).nextBytes(pool);
+    }
+
+    byte[] next() {
+      int off = rnd.nextInt(pool.length - 256);
+      return java.util.Arrays.copyOfRange(pool, off, off + 256);
+    }
+
+    int nextInt(int bound) {
+      return rnd.nextInt(bound);
+    }
+  }
+
   static void load(Path dir, int n) {
-    Random rnd = new Random(42);
+    Values rnd = new Values();
     byte[][] keys = new byte[n][];
     for (int i = 0; i < n; i++) {
       keys[i] = key(i);
@@ -57,8 +80,7 @@ public final class MvccCompareBench {
         for (int i = 0; i < ops; ) {
           try (ApplyBatch batch = store.newBatch()) {
             for (int j = 0; j < 1000 && i < ops; j++, i++) {
-              byte[] v = new byte[256];
-              rnd.nextBytes(v);
+              byte[] v = rnd.next();
               batch.put(PutRequest.of(phase == 0 ? keys[i] : keys[rnd.nextInt(n)], v));
             }
             batch.setConsistentIndex(++index, 1);
