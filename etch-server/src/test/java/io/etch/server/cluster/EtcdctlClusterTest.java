@@ -85,7 +85,8 @@ class EtcdctlClusterTest {
     var add =
         ctl(target, "member", "add", "m" + n, "--learner", "--peer-urls=" + cluster.peerUrl(n));
     assertThat(add.exit()).as(add.err()).isZero();
-    Matcher id = Pattern.compile("Member ([0-9a-f]+) added to cluster").matcher(add.out());
+    // etcdctl prints the id with %16x: an id of fewer than 16 hex digits is padded with spaces.
+    Matcher id = Pattern.compile("Member +([0-9a-f]+) added to cluster").matcher(add.out());
     assertThat(id.find()).as(add.out()).isTrue();
     assertThat(add.out()).contains("ETCD_INITIAL_CLUSTER_STATE=\"existing\"");
     cluster.join(n);
