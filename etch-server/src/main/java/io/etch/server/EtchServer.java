@@ -167,7 +167,7 @@ public final class EtchServer implements AutoCloseable {
     WalStorage.Options walOptions() {
       return new WalStorage.Options(
           new io.etch.storage.wal.Wal.Options(walSegmentBytes),
-          WalStorage.Options.DEFAULT.cacheBytes());
+          Long.getLong("etch.walCacheBytes", WalStorage.Options.DEFAULT.cacheBytes()));
     }
   }
 
@@ -685,6 +685,18 @@ public final class EtchServer implements AutoCloseable {
 
   public ExecutorService responseExecutor() {
     return responseExecutor;
+  }
+
+  /**
+   * Where the answer to a write proposed from this thread is built and sent: the caller's own Netty
+   * event loop when it is one (gRPC calls run there, see {@code directExecutor()} below), else the
+   * respond pool. The event loop writes the response anyway, so answering there saves the hop
+   * through the pool: one thread wake-up less per write (single-client put latency, issue 5).
+   */
+  public java.util.concurrent.Executor answerExecutor() {
+    java.util.concurrent.Executor loop =
+        io.grpc.netty.shaded.io.netty.util.internal.ThreadExecutorMap.currentExecutor();
+    return loop != null ? loop : responseExecutor;
   }
 
   /** The actual port of the first client listener (useful with port 0). */
