@@ -170,7 +170,7 @@ public final class KvService extends KVGrpc.KVImplBase {
       InternalRequest.Builder req,
       Function<EtchStateMachine.Applied, T> toResponse,
       StreamObserver<T> out) {
-    complete(server.propose(req).thenApplyAsync(toResponse, server.responseExecutor()), out);
+    complete(server.propose(req).thenApplyAsync(toResponse, server.answerExecutor()), out);
   }
 
   private static <T> void complete(CompletableFuture<T> f, StreamObserver<T> out) {
