@@ -24,11 +24,13 @@ BENCH_NAME=cluster
 source "$root/bench/lib.sh"
 export ETCDCTL_API=3
 
-ROUNDS="${ROUNDS:-2}"                   # etcd, etch per round
+ROUNDS="${ROUNDS:-2}"                   # etch, etcd per round
 PUT_TOTAL="${PUT_TOTAL:-100000}"        # put at 100 conns / 1000 clients
 RANGE_TOTAL="${RANGE_TOTAL:-100000}"    # linearizable range at 100 conns / 1000 clients
 FAILOVERS="${FAILOVERS:-3}"             # leader kills per cluster
 WARMUP_PUTS="${WARMUP_PUTS:-250000}"    # warm-up puts per cluster (and a third as many ranges)
+JIT_SETTLED="${JIT_SETTLED:-15}"        # then more warm-up steps until etch's JIT takes < this % ...
+JIT_STEPS="${JIT_STEPS:-8}"             # ... or this many steps (50,000 puts + 16,666 ranges each)
 WRITERS="${WRITERS:-6}"                 # put loops during a failover (bench/FailoverProbe.java)
 WRITE_TIMEOUT_MS="${WRITE_TIMEOUT_MS:-300}" # each of their puts' deadline
 WRITE_PAUSE_MS=20                       # between one writer's puts
@@ -154,15 +156,19 @@ stop_cluster() {
 # bench NAME ROUND ARGS...: one etchctl bench run against all three members; its JSON line kept as
 # json/SYS.rROUND.NAME.json, with the 1-minute load average and raft terms before and after.
 bench() {
-  local name=$1 round=$2 rc=0 f t1 t2 c1 c2
+  local name=$1 round=$2 rc=0 f t1 t2 c1 c2 j1 j2
   shift 2
   f="$work/json/$sys.r$round.$name"
   log "  $name: etchctl bench $*"
   t1=$(term_of)
   cut -d' ' -f1 /proc/loadavg >"$f.load"
   c1=$(cpu_ticks "${mpid[@]}")
+  j1=$(jit_ticks "${mpid[@]}")
   "$etchctl" bench "$@" --endpoints="$(eps 1 2 3)" -w json >"$f.json" 2>"$f.err" || rc=$?
   c2=$(cpu_ticks "${mpid[@]}")
+  j2=$(jit_ticks "${mpid[@]}")
+  # The JIT compilers' share of that CPU, in percent: near 0 once a JVM member is warm.
+  if ((c2 > c1)); then echo $(((j2 - j1) * 100 / (c2 - c1))) >"$f.jit"; else echo 0 >"$f.jit"; fi
   # The three members' CPU time per request, in microseconds: how much of the 2 cores a request
   # costs, a figure the machine's noise moves far less than throughput.
   jq -r --argjson d "$((c2 - c1))" --argjson hz "$(getconf CLK_TCK)" \
@@ -196,6 +202,7 @@ failover() {
   for w in $(seq 1 "$WRITERS"); do
     if ((w % 2)); then targets+=("$(eps "$s1")"); else targets+=("$(eps "$s2")"); fi
   done
+  : >"$file" # exists before the poll below reads it (the background job opens it a moment later)
   # One JVM, one connection per writer, started before the clock (compiling it takes seconds).
   java -cp "$root/etch-cli/target/etch-cli.jar:$root/etch-cli/target/lib/*" \
     "$root/bench/FailoverProbe.java" "$stop" "$WRITE_TIMEOUT_MS" "$WRITE_PAUSE_MS" "${targets[@]}" \
@@ -242,16 +249,37 @@ failover() {
 load_start="$(cut -d' ' -f1-3 /proc/loadavg)"
 started=$SECONDS
 for round in $(seq 1 "$ROUNDS"); do
-  for sys in etcd etch; do
+  for sys in etch etcd; do
     start_cluster "$round"
-    # Warm-up, not reported, the same for both: at the measured shape, long enough that the
-    # measured runs time the members' steady state rather than etch's JIT compiling (three JVMs
-    # on 2 cores: after 3,000 puts C2 still took most of the members' CPU for the next 120,000;
-    # at load 13-20 their CPU per put fell from ~670 us to a steady ~130 us only after ~250,000).
+    # Warm-up, not reported, at the measured shape, so that the measured runs time the members'
+    # steady state rather than etch's JIT compiling. Three JVMs on 2 cores are slow to get there:
+    # on a quiet machine (2026-12-03) the compilers still took 50-63% of the members' CPU in the
+    # 50,000 puts after 250,000 and 7-18% only after 400,000, and CPU per put fell from ~430 to
+    # ~125 us meanwhile. So after the base warm-up etch gets steps of 50,000 puts and 16,666
+    # ranges until its compilers take less than JIT_SETTLED % of its CPU in a step (at most
+    # JIT_STEPS); etcd, which has no JIT, then gets the same number of steps, so both stores hold
+    # the same history. The report gives the steps taken and each measured run's JIT share.
     bench warmup "$round" put --conns=100 --clients=1000 --total="$WARMUP_PUTS" \
       --key-space-size=100000 --sequential-keys --val-size=256
     bench warmup-range "$round" range --consistency=l --conns=100 --clients=1000 \
       --total="$((WARMUP_PUTS / 3))" --key-space-size=100 --val-size=256
+    if [[ $sys == etch ]]; then steps=0; fi
+    for step in $(seq 1 "$JIT_STEPS"); do
+      if [[ $sys == etcd ]] && ((step > steps)); then break; fi
+      c0=$(cpu_ticks "${mpid[@]}")
+      j0=$(jit_ticks "${mpid[@]}")
+      bench "warmup-step$step" "$round" put --conns=100 --clients=1000 --total=50000 \
+        --key-space-size=100000 --sequential-keys --val-size=256
+      bench "warmup-step$step-range" "$round" range --consistency=l --conns=100 --clients=1000 \
+        --total=16666 --key-space-size=100 --val-size=256
+      if [[ $sys == etch ]]; then
+        steps=$step
+        share=$((($(jit_ticks "${mpid[@]}") - j0) * 100 / ($(cpu_ticks "${mpid[@]}") - c0 + 1)))
+        log "  warm-up step $step: etch's JIT took $share% of its CPU"
+        if ((share < JIT_SETTLED)); then break; fi
+      fi
+    done
+    echo "$steps" >"$work/json/$sys.r$round.steps"
     bench put "$round" put --conns=100 --clients=1000 --total="$PUT_TOTAL" \
       --key-space-size=100000 --sequential-keys --val-size=256
     bench range-l "$round" range --consistency=l --conns=100 --clients=1000 \
@@ -272,7 +300,7 @@ row() { # NAME ROUND LABEL: one round's figures
   local a="etcd.r$2.$1" b="etch.r$2.$1" fa fb
   fa=$(json_fails "$work/json/$a.json" | sed 's/^/ etcd/')
   fb=$(json_fails "$work/json/$b.json" | sed 's/^/ etch/')
-  echo "| $3$fa$fb | $(get "$a" .rps) | $(get "$b" .rps) | $(ratio "$(get "$b" .rps)" "$(get "$a" .rps)") | $(ms "$(get "$a" .p50_us)") | $(ms "$(get "$b" .p50_us)") | $(ms "$(get "$a" .p99_us)") | $(ms "$(get "$b" .p99_us)") | $(ratio "$(get "$b" .p99_us)" "$(get "$a" .p99_us)") | $(cat "$work/json/$a.load") / $(cat "$work/json/$b.load") | $(cat "$work/json/$a.term" | tr ' ' '>') / $(cat "$work/json/$b.term" | tr ' ' '>') | $(cat "$work/json/$a.cpu" 2>/dev/null) / $(cat "$work/json/$b.cpu" 2>/dev/null) |"
+  echo "| $3$fa$fb | $(get "$a" .rps) | $(get "$b" .rps) | $(ratio "$(get "$b" .rps)" "$(get "$a" .rps)") | $(ms "$(get "$a" .p50_us)") | $(ms "$(get "$b" .p50_us)") | $(ms "$(get "$a" .p99_us)") | $(ms "$(get "$b" .p99_us)") | $(ratio "$(get "$b" .p99_us)" "$(get "$a" .p99_us)") | $(cat "$work/json/$a.load") / $(cat "$work/json/$b.load") | $(cat "$work/json/$a.term" | tr ' ' '>') / $(cat "$work/json/$b.term" | tr ' ' '>') | $(cat "$work/json/$a.cpu" 2>/dev/null) / $(cat "$work/json/$b.cpu" 2>/dev/null) | $(cat "$work/json/$b.jit" 2>/dev/null)% |"
 }
 mean_row() { # NAME: the mean over the rounds in which both succeeded
   local s e r ok=()
@@ -285,7 +313,7 @@ mean_row() { # NAME: the mean over the rounds in which both succeeded
       v[$s$e]=$(for r in "${ok[@]}"; do get "$s.r$r.$1" "$e"; echo; done | mean)
     done
   done
-  echo "| **$2, mean of ${#ok[@]} round(s) where both ran** | ${v[etcd.rps]} | ${v[etch.rps]} | **$(ratio "${v[etch.rps]}" "${v[etcd.rps]}")** | $(ms "${v[etcd.p50_us]}") | $(ms "${v[etch.p50_us]}") | $(ms "${v[etcd.p99_us]}") | $(ms "${v[etch.p99_us]}") | **$(ratio "${v[etch.p99_us]}" "${v[etcd.p99_us]}")** | | | |"
+  echo "| **$2, mean of ${#ok[@]} round(s) where both ran** | ${v[etcd.rps]} | ${v[etch.rps]} | **$(ratio "${v[etch.rps]}" "${v[etcd.rps]}")** | $(ms "${v[etcd.p50_us]}") | $(ms "${v[etch.p50_us]}") | $(ms "${v[etcd.p99_us]}") | $(ms "${v[etch.p99_us]}") | **$(ratio "${v[etch.p99_us]}" "${v[etcd.p99_us]}")** | | | | |"
 }
 fo() { # SYS COLUMN -> that column of every failover, one a line
   awk -v c="$2" '{ print $c }' "$work/json/$1.failover" 2>/dev/null || true
@@ -299,8 +327,11 @@ out="$root/bench/results/$(date +%Y-%m-%d-%H%M)-cluster.md"
   echo
   echo "Three members each, all on 127.0.0.1, one cluster at a time, $(machine "$work");"
   echo "etch $etch_commit on $(java -version 2>&1 | awk 'NR == 1'); default flags for both (heartbeat $HEARTBEAT_MS ms, election timeout $ELECTION_MS ms)."
-  echo "Order: etcd, etch, repeated for $ROUNDS rounds, a fresh cluster each time; $elapsed s in all."
-  echo "Each cluster first got $WARMUP_PUTS puts and $((WARMUP_PUTS / 3)) linearizable ranges at 100 conns / 1000 clients, not measured (JIT warm-up; etcd alike)."
+  echo "Order: etch, etcd, repeated for $ROUNDS rounds, a fresh cluster each time; $elapsed s in all."
+  echo "Each cluster first got $WARMUP_PUTS puts and $((WARMUP_PUTS / 3)) linearizable ranges at 100 conns / 1000 clients, not measured (JIT warm-up; etcd alike),"
+  echo "then steps of 50,000 puts and 16,666 ranges until etch's JIT compilers took less than $JIT_SETTLED% of its CPU in a step (at most $JIT_STEPS); etcd got as many steps as etch in the same round."
+  echo "Warm-up steps per round: $(cat "$work"/json/etch.r*.steps 2>/dev/null | paste -sd' ' | sed 's/ /, /g')."
+  echo "Warm-up put throughput (the base $WARMUP_PUTS), etcd / etch per round: $(for r in $(seq 1 "$ROUNDS"); do echo "$(get "etcd.r$r.warmup" .rps) / $(get "etch.r$r.warmup" .rps)"; done | paste -sd';' | sed 's/;/; /g') req/s."
   echo "Load average (1/5/15 min) at start: $load_start; at end: $load_end."
   echo
   echo "## Throughput and latency"
@@ -310,9 +341,10 @@ out="$root/bench/results/$(date +%Y-%m-%d-%H%M)-cluster.md"
   echo "Ratio = etch / etcd (throughput: higher is better; p99: lower is better). Load = 1-minute load average as each run started."
   echo "Term = raft term before > after the run (a change means the leader changed under load)."
   echo "CPU = user+system time of the three members during the run, per successful request (the bench client's own CPU excluded)."
+  echo "etch JIT = the share of the etch members' CPU in that run spent in the JIT compiler threads (C1/C2): near 0 in a warm member."
   echo
-  echo "| workload | etcd req/s | etch req/s | ratio | etcd p50 | etch p50 | etcd p99 | etch p99 | ratio p99 | load etcd / etch | term etcd / etch | CPU µs/req etcd / etch |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| workload | etcd req/s | etch req/s | ratio | etcd p50 | etch p50 | etcd p99 | etch p99 | ratio p99 | load etcd / etch | term etcd / etch | CPU µs/req etcd / etch | etch JIT |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   for r in $(seq 1 "$ROUNDS"); do row put "$r" "put, round $r, $PUT_TOTAL"; done
   mean_row put put
   for r in $(seq 1 "$ROUNDS"); do row range-l "$r" "range linearizable, round $r, $RANGE_TOTAL"; done

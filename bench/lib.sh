@@ -110,3 +110,16 @@ cpu_ticks() {
   done
   echo "$t"
 }
+
+# jit_ticks PID... -> the CPU clock ticks of those JVMs' JIT compiler threads (C1/C2) so far; 0 for
+# a process that has none (etcd). How far from its steady state a JVM member still is.
+jit_ticks() {
+  local p t=0 v
+  for p in "$@"; do
+    v=$(for task in /proc/"$p"/task/*; do
+      grep -q '^C[12] Compiler' "$task/comm" 2>/dev/null && awk '{ print $14 + $15 }' "$task/stat" 2>/dev/null
+    done | awk '{ s += $1 } END { print s + 0 }')
+    t=$((t + ${v:-0}))
+  done
+  echo "$t"
+}
