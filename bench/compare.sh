@@ -21,6 +21,8 @@ TXN_TOTAL="${TXN_TOTAL:-30000}"      # txn-put at 100 conns / 1000 clients
 WATCH_PUTS="${WATCH_PUTS:-300}"      # watch: 100 watchers on 10 streams, puts at 100/s
 RSS_KEYS="${RSS_KEYS:-100000}"       # issue 5: RSS with 100,000 keys of 256 bytes
 WARMUP_PUTS="${WARMUP_PUTS:-100000}" # warm-up before anything is measured (see below)
+JIT_SETTLED="${JIT_SETTLED:-15}"     # then warm-up steps until etch's JIT takes < this % of its CPU
+JIT_STEPS="${JIT_STEPS:-6}"          # ... or this many steps
 
 need_etcd
 build_etch "$root"
@@ -98,11 +100,41 @@ both warmup-range range --consistency=l --conns=100 --clients=1000 \
   --total="$((WARMUP_PUTS / 3))" --key-size=7 --key-space-size=100 --val-size=256
 both warmup-txn txn-put --conns=100 --clients=1000 --total="$((WARMUP_PUTS / 5))" \
   --key-space-size=1000 --val-size=256
+# Then steps at the measured runs' shape (new keys over the 100,000-key space, and ranges) until
+# etch's JIT compilers take less than JIT_SETTLED % of its CPU in a step: on a quiet machine
+# (2026-12-03) they still took 56% of it in the first 100,000 puts after the warm-up above, 13% in
+# the next, and etch's put rate went from 8,000 to 11,900/s between the two. etcd, which has no JIT,
+# gets as many steps. Everything the steps wrote is deleted and compacted away before measuring.
+steps=0
+for step in $(seq 1 "$JIT_STEPS"); do
+  c0=$(cpu_ticks "$etch_pid")
+  j0=$(jit_ticks "$etch_pid")
+  run warmup-step etch put --conns=100 --clients=1000 --total=50000 --key-space-size="$RSS_KEYS" \
+    --sequential-keys --val-size=256
+  run warmup-step-range etch range --consistency=l --conns=100 --clients=1000 --total=20000 \
+    --key-space-size=1000 --val-size=256
+  steps=$step
+  share=$((($(jit_ticks "$etch_pid") - j0) * 100 / ($(cpu_ticks "$etch_pid") - c0 + 1)))
+  log "warm-up step $step: etch's JIT took $share% of its CPU"
+  if ((share < JIT_SETTLED)); then break; fi
+done
+for step in $(seq 1 "$steps"); do
+  run warmup-step etcd put --conns=100 --clients=1000 --total=50000 --key-space-size="$RSS_KEYS" \
+    --sequential-keys --val-size=256
+  run warmup-step-range etcd range --consistency=l --conns=100 --clients=1000 --total=20000 \
+    --key-space-size=1000 --val-size=256
+done
 for s in etcd etch; do
+  "$ETCDCTL_BIN" --endpoints="http://127.0.0.1:${port[$s]}" del "" --from-key >/dev/null ||
+    die "warm-up delete on $s failed"
   rev=$("$ETCDCTL_BIN" --endpoints="http://127.0.0.1:${port[$s]}" endpoint status -w json |
     jq -r '.[0].Status.header.revision')
   "$ETCDCTL_BIN" --endpoints="http://127.0.0.1:${port[$s]}" compact "$rev" --physical >/dev/null ||
     die "warm-up compaction on $s failed"
+  # and defragmented, so that neither store's file (etcd's bbolt file is mapped into its memory)
+  # still holds the warm-up's pages when RSS is read below
+  "$ETCDCTL_BIN" --endpoints="http://127.0.0.1:${port[$s]}" defrag >/dev/null ||
+    die "warm-up defrag on $s failed"
 done
 both put-1000 put --conns=100 --clients=1000 --total="$PUT_TOTAL" \
   --key-space-size="$RSS_KEYS" --sequential-keys --val-size=256
@@ -145,7 +177,8 @@ out="$root/bench/results/$date_tag.md"
   echo "One member each on 127.0.0.1, default flags, $(machine "$work");"
   echo "etch $etch_commit on $java_version; client: etchctl bench (one JVM per run, on the same cores)."
   echo "Load average (1/5/15 min) at start: $load_start; at end: $load_end. Runs alternate etcd, etch per workload; $elapsed s in all."
-  echo "Warm-up, not measured, the same for both: $WARMUP_PUTS puts, $((WARMUP_PUTS / 3)) linearizable ranges and $((WARMUP_PUTS / 5)) txn-puts at 100 conns / 1000 clients on a 1,000-key space, then compacted."
+  echo "Warm-up, not measured, the same for both: $WARMUP_PUTS puts, $((WARMUP_PUTS / 3)) linearizable ranges and $((WARMUP_PUTS / 5)) txn-puts at 100 conns / 1000 clients on a 1,000-key space,"
+  echo "then $steps step(s) of 50,000 puts of new keys and 20,000 ranges (until etch's JIT compilers took less than $JIT_SETTLED% of its CPU in a step, at most $JIT_STEPS); then every key deleted and compacted."
   echo "Keys 8 bytes, values 256 bytes. Latencies in ms. Ratio = etch / etcd (throughput: higher is better; latency and RSS: lower is better)."
   echo
   echo "| workload | etcd req/s | etch req/s | ratio | etcd p50 | etch p50 | etcd p90 | etch p90 | etcd p99 | etch p99 | ratio p99 | etcd p99.9 | etch p99.9 |"
