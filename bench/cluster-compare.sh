@@ -168,7 +168,7 @@ bench() {
   c2=$(cpu_ticks "${mpid[@]}")
   j2=$(jit_ticks "${mpid[@]}")
   # The JIT compilers' share of that CPU, in percent: near 0 once a JVM member is warm.
-  if ((c2 > c1)); then echo $(((j2 - j1) * 100 / (c2 - c1))) >"$f.jit"; else echo 0 >"$f.jit"; fi
+  percent $((j2 - j1)) $((c2 - c1)) >"$f.jit"
   # The three members' CPU time per request, in microseconds: how much of the 2 cores a request
   # costs, a figure the machine's noise moves far less than throughput.
   jq -r --argjson d "$((c2 - c1))" --argjson hz "$(getconf CLK_TCK)" \
@@ -263,9 +263,8 @@ for round in $(seq 1 "$ROUNDS"); do
       --key-space-size=100000 --sequential-keys --val-size=256
     bench warmup-range "$round" range --consistency=l --conns=100 --clients=1000 \
       --total="$((WARMUP_PUTS / 3))" --key-space-size=100 --val-size=256
-    if [[ $sys == etch ]]; then steps=0; fi
-    for step in $(seq 1 "$JIT_STEPS"); do
-      if [[ $sys == etcd ]] && ((step > steps)); then break; fi
+    if [[ $sys == etch ]]; then steps=0 limit=$JIT_STEPS; else limit=$steps; fi
+    for step in $(seq 1 "$limit"); do
       c0=$(cpu_ticks "${mpid[@]}")
       j0=$(jit_ticks "${mpid[@]}")
       bench "warmup-step$step" "$round" put --conns=100 --clients=1000 --total=50000 \
@@ -274,7 +273,7 @@ for round in $(seq 1 "$ROUNDS"); do
         --total=16666 --key-space-size=100 --val-size=256
       if [[ $sys == etch ]]; then
         steps=$step
-        share=$((($(jit_ticks "${mpid[@]}") - j0) * 100 / ($(cpu_ticks "${mpid[@]}") - c0 + 1)))
+        share=$(percent $(($(jit_ticks "${mpid[@]}") - j0)) $(($(cpu_ticks "${mpid[@]}") - c0)))
         log "  warm-up step $step: etch's JIT took $share% of its CPU"
         if ((share < JIT_SETTLED)); then break; fi
       fi

@@ -114,7 +114,7 @@ for step in $(seq 1 "$JIT_STEPS"); do
   run warmup-step-range etch range --consistency=l --conns=100 --clients=1000 --total=20000 \
     --key-space-size=1000 --val-size=256
   steps=$step
-  share=$((($(jit_ticks "$etch_pid") - j0) * 100 / ($(cpu_ticks "$etch_pid") - c0 + 1)))
+  share=$(percent $(($(jit_ticks "$etch_pid") - j0)) $(($(cpu_ticks "$etch_pid") - c0)))
   log "warm-up step $step: etch's JIT took $share% of its CPU"
   if ((share < JIT_SETTLED)); then break; fi
 done

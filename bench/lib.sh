@@ -112,14 +112,20 @@ cpu_ticks() {
 }
 
 # jit_ticks PID... -> the CPU clock ticks of those JVMs' JIT compiler threads (C1/C2) so far; 0 for
-# a process that has none (etcd). How far from its steady state a JVM member still is.
+# a process that has none (etcd). How far from its steady state a JVM member still is. One awk over
+# every thread's stat line: the thread name (field 2, in parentheses) may hold spaces, so the
+# fields are counted from after its closing parenthesis (utime and stime are then 12 and 13).
 jit_ticks() {
   local p t=0 v
   for p in "$@"; do
-    v=$(for task in /proc/"$p"/task/*; do
-      grep -q '^C[12] Compiler' "$task/comm" 2>/dev/null && awk '{ print $14 + $15 }' "$task/stat" 2>/dev/null
-    done | awk '{ s += $1 } END { print s + 0 }')
+    v=$(cat /proc/"$p"/task/*/stat 2>/dev/null |
+      awk '/^[0-9]+ \(C[12] Compiler/ { sub(/^.*\) /, ""); s += $12 + $13 } END { print s + 0 }')
     t=$((t + ${v:-0}))
   done
   echo "$t"
+}
+
+# percent PART WHOLE -> PART as a whole percentage of WHOLE; 0 when WHOLE is not positive.
+percent() {
+  if (($2 > 0)); then echo $(($1 * 100 / $2)); else echo 0; fi
 }
