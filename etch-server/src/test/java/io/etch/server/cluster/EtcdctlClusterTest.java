@@ -88,6 +88,7 @@ class EtcdctlClusterTest {
     // etcdctl prints the id with %16x: an id of fewer than 16 hex digits is padded with spaces.
     Matcher id = Pattern.compile("Member +([0-9a-f]+) added to cluster").matcher(add.out());
     assertThat(id.find()).as(add.out()).isTrue();
+    String shown = String.format("%16s", id.group(1)); // the id as etcdctl's %16x prints it
     assertThat(add.out()).contains("ETCD_INITIAL_CLUSTER_STATE=\"existing\"");
     cluster.join(n);
     cluster.awaitConverged();
@@ -101,13 +102,13 @@ class EtcdctlClusterTest {
       Thread.sleep(100);
     }
     assertThat(promote.exit()).as(promote.err()).isZero();
-    assertThat(promote.out()).contains("Member " + id.group(1) + " promoted in cluster");
+    assertThat(promote.out()).contains("Member " + shown + " promoted in cluster");
     var update = ctl(0, "member", "update", id.group(1), "--peer-urls=" + cluster.peerUrl(n));
     assertThat(update.exit()).as(update.err()).isZero();
-    assertThat(update.out()).contains("Member " + id.group(1) + " updated in cluster");
+    assertThat(update.out()).contains("Member " + shown + " updated in cluster");
     var remove = ctl(0, "member", "remove", id.group(1));
     assertThat(remove.exit()).as(remove.err()).isZero();
-    assertThat(remove.out()).contains("Member " + id.group(1) + " removed from cluster");
+    assertThat(remove.out()).contains("Member " + shown + " removed from cluster");
     cluster.member(n).terminated().get(30, java.util.concurrent.TimeUnit.SECONDS);
     cluster.members.set(n, null);
     var bad = ctl(0, "member", "remove", id.group(1));
