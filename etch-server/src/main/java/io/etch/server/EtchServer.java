@@ -779,7 +779,7 @@ public final class EtchServer implements AutoCloseable {
   private <P> CompletableFuture<Object> awaitApplied(
       long id, java.util.function.Function<P, CompletableFuture<Void>> raftPropose, P proposal) {
     CompletableFuture<Object> result = wait.register(id);
-    metrics.proposalStarted();
+    long started = metrics.proposalStarted();
     raftPropose
         .apply(proposal)
         .whenComplete(
@@ -793,7 +793,7 @@ public final class EtchServer implements AutoCloseable {
         .orTimeout(requestTimeout.toMillis(), TimeUnit.MILLISECONDS)
         .whenComplete(
             (r, err) -> {
-              metrics.proposalEnded(proposalFailed(err));
+              metrics.proposalEnded(started, proposalFailed(err));
               if (err != null) {
                 wait.cancel(id);
               }

@@ -63,6 +63,7 @@ public final class EtchMetrics {
   private final LongAdder proposalsPending = new LongAdder();
   private final Histogram walFsync;
   private final Histogram backendCommit;
+  private final Histogram proposalDuration;
   private final GrpcServerMetrics grpc;
   private final PeerMetrics peers;
 
@@ -108,6 +109,16 @@ public final class EtchMetrics {
         diskHistogram(
             "etcd_disk_backend_commit_duration_seconds",
             "The latency distributions of commit called by backend.");
+    // Not one of etcd's: where a write's latency goes (handing to raft until applied here).
+    proposalDuration =
+        Histogram.builder()
+            .name("etch_server_proposal_duration_seconds")
+            .help(
+                "The latency distributions of proposals, from handing them to raft to their apply.")
+            .classicOnly()
+            .classicExponentialUpperBounds(DISK_BUCKET_START, Math.sqrt(2), 28)
+            .withoutExemplars()
+            .register(registry);
     gauge(
         "etcd_mvcc_db_total_size_in_bytes",
         "Total size of the underlying database physically allocated in bytes.",
@@ -167,19 +178,25 @@ public final class EtchMetrics {
     backendCommit.observe(nanos / 1e9);
   }
 
-  /** A request was proposed to raft and awaits apply. */
-  public void proposalStarted() {
+  /**
+   * A request was proposed to raft and awaits apply; returns the start time to give to {@link
+   * #proposalEnded}.
+   */
+  public long proposalStarted() {
     proposalsPending.increment();
+    return System.nanoTime();
   }
 
   /**
    * A proposed request was applied, or {@code failed}: refused by raft, timed out or the member
    * stopped (an etcd error from apply is not a failed proposal, as in etcd).
    */
-  public void proposalEnded(boolean failed) {
+  public void proposalEnded(long started, boolean failed) {
     proposalsPending.decrement();
     if (failed) {
       proposalsFailed.inc();
+    } else {
+      proposalDuration.observe((System.nanoTime() - started) / 1e9);
     }
   }
 

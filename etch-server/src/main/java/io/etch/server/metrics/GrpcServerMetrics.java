@@ -7,16 +7,20 @@ import io.grpc.ServerServiceDefinition;
 import io.grpc.ServerStreamTracer;
 import io.grpc.Status;
 import io.prometheus.metrics.core.datapoints.CounterDataPoint;
+import io.prometheus.metrics.core.datapoints.DistributionDataPoint;
 import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * go-grpc-prometheus's server counters, which etcd exports: {@code grpc_server_started_total} and
  * {@code grpc_server_handled_total} with labels grpc_type, grpc_service, grpc_method (and
- * grpc_code, named as Go names codes). A stream tracer rather than an interceptor: one object per
- * call, and it sees every end of a call, including a client's cancellation and a deadline, which
- * never reach the handler's close.
+ * grpc_code, named as Go names codes); and its {@code grpc_server_handling_seconds} histogram (etcd
+ * has it with {@code --metrics=extensive}), from the call's headers to its end, with Go's default
+ * buckets. A stream tracer rather than an interceptor: one object per call, and it sees every end
+ * of a call, including a client's cancellation and a deadline, which never reach the handler's
+ * close.
  */
 final class GrpcServerMetrics extends ServerStreamTracer.Factory {
   private static final Status.Code[] CODES = Status.Code.values();
@@ -30,6 +34,7 @@ final class GrpcServerMetrics extends ServerStreamTracer.Factory {
 
   private final Counter started;
   private final Counter handled;
+  private final Histogram handling;
   private final ConcurrentHashMap<String, Method> methods = new ConcurrentHashMap<>();
 
   GrpcServerMetrics(PrometheusRegistry registry) {
@@ -45,6 +50,17 @@ final class GrpcServerMetrics extends ServerStreamTracer.Factory {
             .name("grpc_server_handled_total")
             .help("Total number of RPCs completed on the server, regardless of success or failure.")
             .labelNames("grpc_type", "grpc_service", "grpc_method", "grpc_code")
+            .withoutExemplars()
+            .register(registry);
+    handling =
+        Histogram.builder()
+            .name("grpc_server_handling_seconds")
+            .help(
+                "Histogram of response latency (seconds) of gRPC that had been application-level"
+                    + " handled by the server.")
+            .labelNames("grpc_type", "grpc_service", "grpc_method")
+            .classicOnly()
+            .classicUpperBounds(.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10)
             .withoutExemplars()
             .register(registry);
   }
@@ -89,6 +105,7 @@ final class GrpcServerMetrics extends ServerStreamTracer.Factory {
   /** One method's data points, looked up once. */
   private final class Method {
     final CounterDataPoint started;
+    final DistributionDataPoint handling;
     final CounterDataPoint[] handled = new CounterDataPoint[CODES.length];
 
     Method(MethodDescriptor<?, ?> d) {
@@ -96,6 +113,7 @@ final class GrpcServerMetrics extends ServerStreamTracer.Factory {
       String service = d.getServiceName();
       String name = d.getBareMethodName();
       started = GrpcServerMetrics.this.started.labelValues(type, service, name);
+      handling = GrpcServerMetrics.this.handling.labelValues(type, service, name);
       for (int i = 0; i < CODES.length; i++) {
         handled[i] = GrpcServerMetrics.this.handled.labelValues(type, service, name, CODE_NAMES[i]);
       }
@@ -112,6 +130,7 @@ final class GrpcServerMetrics extends ServerStreamTracer.Factory {
    * interceptor) and so not counted when it closes either.
    */
   private final class Tracer extends ServerStreamTracer {
+    private final long created = System.nanoTime();
     private volatile Method method;
 
     @Override
@@ -126,6 +145,7 @@ final class GrpcServerMetrics extends ServerStreamTracer.Factory {
       Method m = method;
       if (m != null) {
         m.handled[status.getCode().ordinal()].inc();
+        m.handling.observe((System.nanoTime() - created) / 1e9);
       }
     }
   }
