@@ -45,6 +45,14 @@ public final class BenchOptions {
   long total;
 
   @Option(
+      names = "--warmup",
+      defaultValue = "0",
+      description =
+          "Requests sent first, at the same shape, and not measured: they warm this client's JIT"
+              + " (default: ${DEFAULT-VALUE}).")
+  long warmup;
+
+  @Option(
       names = "--key-size",
       defaultValue = "8",
       description = "Key size in bytes (default: ${DEFAULT-VALUE}).")
@@ -106,6 +114,7 @@ public final class BenchOptions {
     require(conns >= 1, "--conns must be at least 1");
     require(clients >= 1, "--clients must be at least 1");
     require(total >= 1, "--total must be at least 1");
+    require(warmup >= 0, "--warmup must not be negative");
     require(keySize >= 1, "--key-size must be at least 1");
     require(valSize >= 0, "--val-size must not be negative");
     require(keySpaceSize >= 1, "--key-space-size must be at least 1");

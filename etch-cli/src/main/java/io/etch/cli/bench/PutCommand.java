@@ -18,7 +18,7 @@ final class PutCommand extends Workload {
     Keys keys = opts.keys();
     ByteString value = Values.random(opts.valSize);
     Operation put = puts(keys, value, opts.sequentialKeys);
-    return List.of(new ClosedLoop(conns, opts.clients, opts.total, opts.rate).run("put", put));
+    return List.of(closedLoop(conns, "put", put, progress));
   }
 
   /** Puts of {@code value} to key {@code seq} (sequential) or a random key of the key space. */

@@ -61,6 +61,6 @@ final class RangeCommand extends Workload {
                       .build(),
                   Operation.observer(done));
         };
-    return List.of(new ClosedLoop(conns, opts.clients, opts.total, opts.rate).run("range", range));
+    return List.of(closedLoop(conns, "range", range, progress));
   }
 }

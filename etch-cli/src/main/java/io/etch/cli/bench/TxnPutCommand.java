@@ -63,6 +63,6 @@ final class TxnPutCommand extends Workload {
             stub.txn(t.build(), Operation.observer(done));
           };
         };
-    return List.of(new ClosedLoop(conns, opts.clients, opts.total, opts.rate).run("txn-put", txn));
+    return List.of(closedLoop(conns, "txn-put", txn, progress));
   }
 }

@@ -21,6 +21,24 @@ abstract class Workload implements Callable<Integer> {
   /** Runs the measured phases over open, ready connections. */
   abstract List<Result> measure(Connections conns, PrintWriter progress) throws Exception;
 
+  /**
+   * The closed loop of {@code op} at the flags' shape: {@code --warmup} requests first, whose
+   * latencies and errors are dropped, then {@code --total} measured ones.
+   */
+  Result closedLoop(Connections conns, String name, Operation op, PrintWriter progress)
+      throws InterruptedException {
+    if (opts.warmup > 0) {
+      Result warm = new ClosedLoop(conns, opts.clients, opts.warmup, opts.rate).run("warmup", op);
+      progress.printf(
+          java.util.Locale.ROOT,
+          "warm-up: %d requests, %d failed, not measured%n",
+          warm.attempted(),
+          warm.failed());
+      progress.flush();
+    }
+    return new ClosedLoop(conns, opts.clients, opts.total, opts.rate).run(name, op);
+  }
+
   /** Workload-specific flag checks; throw IllegalArgumentException naming the flag. */
   void validate() {}
 
@@ -56,6 +74,7 @@ abstract class Workload implements Callable<Integer> {
       params.put("conns", opts.conns);
       params.put("clients", opts.clients);
       params.put("total", opts.total);
+      params.put("warmup", opts.warmup);
       params.put("key_size", opts.keySize);
       params.put("val_size", opts.valSize);
       params.put("key_space_size", opts.keySpaceSize);

@@ -124,6 +124,32 @@ class BenchTest {
   }
 
   @Test
+  void warmupRequestsAreSentFirstAndLeftOutOfTheReport() {
+    int code =
+        bench(
+            "put",
+            "--clients=4",
+            "--warmup=30",
+            "--total=50",
+            "--key-space-size=1000",
+            "--sequential-keys",
+            "-w",
+            "json");
+
+    String json = out.toString().trim();
+    assertThat(code).as("exit code; stderr: %s", err).isZero();
+    assertThat(field(json, "warmup")).isEqualTo(30);
+    assertThat(field(json, "attempted")).isEqualTo(50);
+    assertThat(field(json, "ok")).isEqualTo(50);
+    assertThat(err.toString()).contains("warm-up: 30 requests, 0 failed");
+    // Both phases number their requests from 0: keys 0..29 were written twice, 30..49 once.
+    RangeResponse r = range("00000000", "00001000");
+    assertThat(r.getCount()).isEqualTo(50);
+    assertThat(r.getKvs(29).getVersion()).isEqualTo(2);
+    assertThat(r.getKvs(30).getVersion()).isEqualTo(1);
+  }
+
+  @Test
   void rangeWritesItsKeysThenReadsTotalTimesBothConsistencies() {
     for (String consistency : new String[] {"l", "s"}) {
       out.getBuffer().setLength(0);
