@@ -31,6 +31,7 @@ FAILOVERS="${FAILOVERS:-3}"             # leader kills per cluster
 WARMUP_PUTS="${WARMUP_PUTS:-250000}"    # warm-up puts per cluster (and a third as many ranges)
 JIT_SETTLED="${JIT_SETTLED:-15}"        # then more warm-up steps until etch's JIT takes < this % ...
 JIT_STEPS="${JIT_STEPS:-8}"             # ... or this many steps (50,000 puts + 16,666 ranges each)
+CLIENT_WARMUP="${CLIENT_WARMUP:-30000}" # unmeasured requests each measured run sends first (--warmup)
 WRITERS="${WRITERS:-6}"                 # put loops during a failover (bench/FailoverProbe.java)
 WRITE_TIMEOUT_MS="${WRITE_TIMEOUT_MS:-300}" # each of their puts' deadline
 WRITE_PAUSE_MS=20                       # between one writer's puts
@@ -172,7 +173,7 @@ bench() {
   # The three members' CPU time per request, in microseconds: how much of the 2 cores a request
   # costs, a figure the machine's noise moves far less than throughput.
   jq -r --argjson d "$((c2 - c1))" --argjson hz "$(getconf CLK_TCK)" \
-    'if (.ok // 0) > 0 then ($d * 1000000 / $hz / .ok | floor) else empty end' "$f.json" >"$f.cpu" 2>/dev/null || true
+    'if (.ok // 0) > 0 then ($d * 1000000 / $hz / (.ok + (.warmup // 0)) | floor) else empty end' "$f.json" >"$f.cpu" 2>/dev/null || true
   cat "$f.err" >>"$work/etchctl.log"
   t2=$(term_of)
   echo "$t1 $t2" >"$f.term"
@@ -279,10 +280,11 @@ for round in $(seq 1 "$ROUNDS"); do
       fi
     done
     echo "$steps" >"$work/json/$sys.r$round.steps"
-    bench put "$round" put --conns=100 --clients=1000 --total="$PUT_TOTAL" \
+    # --warmup: unmeasured requests first, to warm the bench client's JIT (bench/README.md)
+    bench put "$round" put --conns=100 --clients=1000 --total="$PUT_TOTAL" --warmup="$CLIENT_WARMUP" \
       --key-space-size=100000 --sequential-keys --val-size=256
     bench range-l "$round" range --consistency=l --conns=100 --clients=1000 \
-      --total="$RANGE_TOTAL" --key-space-size=1000 --val-size=256
+      --total="$RANGE_TOTAL" --warmup="$CLIENT_WARMUP" --key-space-size=1000 --val-size=256
     for rep in $(seq 1 "$FAILOVERS"); do failover "$round" "$rep"; done
     stop_cluster
   done
@@ -336,6 +338,7 @@ out="$root/bench/results/$(date +%Y-%m-%d-%H%M)-cluster.md"
   echo "## Throughput and latency"
   echo
   echo "etchctl bench (one JVM per run, on the same cores), 100 connections round-robin over the three members, 1000 clients;"
+  echo "each run first sent $CLIENT_WARMUP requests of its shape, not measured, to warm the bench client's JIT (the CPU and JIT columns cover them too: CPU is per request of both parts);"
   echo "keys 8 bytes, values 256 bytes; range: one key of 1000 per request, linearizable. Latencies in ms."
   echo "Ratio = etch / etcd (throughput: higher is better; p99: lower is better). Load = 1-minute load average as each run started."
   echo "Term = raft term before > after the run (a change means the leader changed under load)."

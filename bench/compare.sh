@@ -23,6 +23,7 @@ RSS_KEYS="${RSS_KEYS:-100000}"       # issue 5: RSS with 100,000 keys of 256 byt
 WARMUP_PUTS="${WARMUP_PUTS:-100000}" # warm-up before anything is measured (see below)
 JIT_SETTLED="${JIT_SETTLED:-15}"     # then warm-up steps until etch's JIT takes < this % of its CPU
 JIT_STEPS="${JIT_STEPS:-6}"          # ... or this many steps
+CLIENT_WARMUP="${CLIENT_WARMUP:-30000}" # unmeasured requests each measured run sends first (--warmup)
 
 need_etcd
 build_etch "$root"
@@ -136,9 +137,11 @@ for s in etcd etch; do
   "$ETCDCTL_BIN" --endpoints="http://127.0.0.1:${port[$s]}" defrag >/dev/null ||
     die "warm-up defrag on $s failed"
 done
-both put-1000 put --conns=100 --clients=1000 --total="$PUT_TOTAL" \
+# Every measured run first sends --warmup requests of its own shape, not measured: they warm the
+# bench client's JIT (a fresh JVM per run; see bench/README.md, "The client's warm-up").
+both put-1000 put --conns=100 --clients=1000 --total="$PUT_TOTAL" --warmup="$CLIENT_WARMUP" \
   --key-space-size="$RSS_KEYS" --sequential-keys --val-size=256
-both put-1 put --conns=1 --clients=1 --total="$SINGLE_TOTAL" \
+both put-1 put --conns=1 --clients=1 --total="$SINGLE_TOTAL" --warmup="$((SINGLE_TOTAL / 2))" \
   --key-space-size="$RSS_KEYS" --sequential-keys --val-size=256
 # RSS with 100,000 keys of 256 bytes: top the key space up if put-1000 wrote fewer.
 if ((PUT_TOTAL < RSS_KEYS)); then
@@ -149,10 +152,13 @@ declare -A rss
 for s in etcd etch; do rss[$s]=$(ps -o rss= -p "${pid[$s]}" | tr -d ' '); done
 log "RSS after $RSS_KEYS keys: etcd ${rss[etcd]} KiB, etch ${rss[etch]} KiB"
 both range-l range --consistency=l --conns=100 --clients=1000 --total="$RANGE_TOTAL" \
+  --warmup="$CLIENT_WARMUP" \
   --key-space-size=1000 --val-size=256
 both range-s range --consistency=s --conns=100 --clients=1000 --total="$RANGE_TOTAL" \
+  --warmup="$CLIENT_WARMUP" \
   --key-space-size=1000 --val-size=256
 both txn-put txn-put --conns=100 --clients=1000 --total="$TXN_TOTAL" \
+  --warmup="$((CLIENT_WARMUP / 3))" \
   --key-space-size="$RSS_KEYS" --val-size=256
 both watch watch --conns=10 --streams=10 --watchers-per-stream=10 --total="$WATCH_PUTS" \
   --put-rate=100 --val-size=256 --event-timeout=5
@@ -179,6 +185,8 @@ out="$root/bench/results/$date_tag.md"
   echo "Load average (1/5/15 min) at start: $load_start; at end: $load_end. Runs alternate etcd, etch per workload; $elapsed s in all."
   echo "Warm-up, not measured, the same for both: $WARMUP_PUTS puts, $((WARMUP_PUTS / 3)) linearizable ranges and $((WARMUP_PUTS / 5)) txn-puts at 100 conns / 1000 clients on a 1,000-key space,"
   echo "then $steps step(s) of 50,000 puts of new keys and 20,000 ranges (until etch's JIT compilers took less than $JIT_SETTLED% of its CPU in a step, at most $JIT_STEPS); then every key deleted and compacted."
+  echo "Each measured run first sent, unmeasured, $CLIENT_WARMUP requests of its shape ($((SINGLE_TOTAL / 2)) for put-1, $((CLIENT_WARMUP / 3)) for txn-put; not the watch run) to warm the bench client's JIT;"
+  echo "so put-1000's warm-up gave the first $CLIENT_WARMUP of the $RSS_KEYS keys a second revision before RSS was read (on both)."
   echo "Keys 8 bytes, values 256 bytes. Latencies in ms. Ratio = etch / etcd (throughput: higher is better; latency and RSS: lower is better)."
   echo
   echo "| workload | etcd req/s | etch req/s | ratio | etcd p50 | etch p50 | etcd p90 | etch p90 | etcd p99 | etch p99 | ratio p99 | etcd p99.9 | etch p99.9 |"
