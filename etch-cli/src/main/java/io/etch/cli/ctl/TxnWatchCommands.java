@@ -261,30 +261,56 @@ final class TxnWatchCommands {
 
     @Parameters List<String> args = new ArrayList<>();
 
+    /**
+     * A stream's end, tagged with the number of the stream it ended, so a late one is told from the
+     * current stream's (an error can arrive before {@code watch()} has even returned its stream).
+     */
+    private record Ended(int stream, Throwable error) {}
+
+    /** Opens watch stream number {@code n}, whose responses and end go to {@code q}. */
+    private StreamObserver<WatchRequest> open(LinkedBlockingQueue<Object> q, int n) {
+      return client()
+          .watch()
+          .watch(
+              new StreamObserver<>() {
+                @Override
+                public void onNext(WatchResponse v) {
+                  q.add(v);
+                }
+
+                @Override
+                public void onError(Throwable t) {
+                  q.add(new Ended(n, t));
+                }
+
+                @Override
+                public void onCompleted() {
+                  q.add(new CtlException(1, "watch is canceled by the server"));
+                }
+              });
+    }
+
+    /**
+     * clientv3's rule for a broken watch stream: Unavailable (the endpoint went away, or no leader)
+     * and Internal are retried on a new stream; anything else ends the watch.
+     */
+    static boolean resumable(Throwable t) {
+      io.grpc.Status.Code c = io.grpc.Status.fromThrowable(t).getCode();
+      return c == io.grpc.Status.Code.UNAVAILABLE || c == io.grpc.Status.Code.INTERNAL;
+    }
+
     @Override
     int run() throws Exception {
       LinkedBlockingQueue<Object> q = new LinkedBlockingQueue<>();
-      StreamObserver<WatchRequest> send =
-          client()
-              .watch()
-              .watch(
-                  new StreamObserver<>() {
-                    @Override
-                    public void onNext(WatchResponse v) {
-                      q.add(v);
-                    }
-
-                    @Override
-                    public void onError(Throwable t) {
-                      q.add(t);
-                    }
-
-                    @Override
-                    public void onCompleted() {
-                      q.add(new CtlException(1, "watch is canceled by the server"));
-                    }
-                  });
+      int streams = 0;
+      StreamObserver<WatchRequest> send = open(q, streams);
+      // Non-interactive: one watch, which survives its stream as clientv3's watcher does: a new
+      // stream (on another endpoint when there are several) resumes at the revision after the
+      // last one seen, so no event is lost or printed twice.
+      long resumeAt = rev;
+      long backoffMs = 0;
       if (interactive) {
+        StreamObserver<WatchRequest> first = send;
         Thread reader =
             new Thread(
                 () -> {
@@ -302,7 +328,7 @@ final class TxnWatchCommands {
                       }
                       Watch sub = new Watch();
                       new CommandLine(sub).parseArgs(w.subList(1, w.size()).toArray(new String[0]));
-                      send.onNext(sub.create());
+                      first.onNext(sub.create(sub.rev));
                     }
                   } catch (Exception e) {
                     q.add(new CtlException(1, e.getMessage()));
@@ -312,7 +338,7 @@ final class TxnWatchCommands {
         reader.setDaemon(true);
         reader.start();
       } else {
-        send.onNext(create());
+        send.onNext(create(resumeAt));
       }
       try {
         while (true) {
@@ -320,10 +346,27 @@ final class TxnWatchCommands {
           if (o instanceof CtlException c) {
             throw c;
           }
-          if (o instanceof Throwable t) {
-            throw Client.error(t);
+          if (o instanceof Ended e) {
+            if (e.stream() != streams) {
+              continue;
+            }
+            if (interactive || !resumable(e.error())) {
+              throw Client.error(e.error());
+            }
+            backoffMs = Math.min(1000, Math.max(100, backoffMs * 2));
+            Thread.sleep(backoffMs);
+            send = open(q, ++streams);
+            send.onNext(create(resumeAt));
+            continue;
           }
           WatchResponse r = (WatchResponse) o;
+          backoffMs = 0;
+          if (r.getCreated() && resumeAt == 0) {
+            resumeAt = r.getHeader().getRevision() + 1; // "from now" is fixed at the creation
+          }
+          if (r.getEventsCount() > 0) {
+            resumeAt = r.getEvents(r.getEventsCount() - 1).getKv().getModRevision() + 1;
+          }
           if (r.getCreated() || r.getEventsCount() == 0 && !r.getCanceled()) {
             continue;
           }
@@ -344,7 +387,7 @@ final class TxnWatchCommands {
       }
     }
 
-    WatchRequest create() {
+    WatchRequest create(long startRevision) {
       if (args.isEmpty() || args.size() > 2) {
         throw badArgs(
             "watch in non-interactive mode requires one or two arguments as key or prefix, with range end");
@@ -355,7 +398,7 @@ final class TxnWatchCommands {
               WatchCreateRequest.newBuilder()
                   .setKey(rg.key())
                   .setRangeEnd(rg.end())
-                  .setStartRevision(rev)
+                  .setStartRevision(startRevision)
                   .setPrevKv(prevKv))
           .build();
     }

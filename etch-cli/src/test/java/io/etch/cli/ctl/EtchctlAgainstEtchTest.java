@@ -156,6 +156,32 @@ class EtchctlAgainstEtchTest {
     }
   }
 
+  /**
+   * A watch outlives its server's restart, as etcdctl's does (clientv3 retries an Unavailable
+   * stream and resumes after the last revision it saw): the put made before the watch is back comes
+   * from history, and nothing is printed twice.
+   */
+  @Test
+  void watchResumesAfterTheLastSeenRevisionWhenItsServerComesBack() throws Exception {
+    String ep = "127.0.0.1:" + RealEtcd.freePort();
+    Path data = dir.resolve("etch-restart");
+    EtchServer server = startEtch(data, ep);
+    try (Background watch = new Background(ep, "watch", "r")) {
+      Thread.sleep(300);
+      assertThat(run(ep, null, "put", "r", "1").exit()).isZero();
+      assertThat(watch.awaitOutput("r\n1\n")).isEqualTo("PUT\nr\n1\n");
+      server.close();
+      Thread.sleep(300); // the watch's stream is broken and it retries meanwhile
+      server = startEtch(data, ep);
+      assertThat(run(ep, null, "put", "r", "2").exit()).isZero();
+      assertThat(run(ep, null, "put", "r", "3").exit()).isZero();
+      assertThat(watch.awaitOutput("r\n3\n")).isEqualTo("PUT\nr\n1\nPUT\nr\n2\nPUT\nr\n3\n");
+      assertThat(watch.thread.isAlive()).isTrue();
+    } finally {
+      server.close();
+    }
+  }
+
   private static EtchServer startEtch(Path dataDir, String ep) throws Exception {
     return EtchServer.start(
         EtchConfig.parse(
