@@ -177,6 +177,9 @@ final class Generation implements AutoCloseable {
     }
   }
 
+  /** Memtable size of the column families other than kv (meta, lease, members, auth). */
+  static final long SMALL_CF_WRITE_BUFFER_BYTES = 4L << 20;
+
   private Generation(Path dir, MvccOptions options) {
     this.dir = dir;
     this.options = options;
@@ -205,6 +208,11 @@ final class Generation implements AutoCloseable {
         // Revisions are written in increasing order: flushes and compactions mostly move files.
         cfo.setWriteBufferSize(options.kvWriteBufferBytes())
             .setLevelCompactionDynamicLevelBytes(true);
+      } else {
+        // Few live keys, rewritten: the meta family gets the consistent index and term in every
+        // apply batch. A memtable keeps each overwrite until a flush, so RocksDB's default 64 MiB
+        // would be native memory that fills over a long write load for a few hundred bytes.
+        cfo.setWriteBufferSize(SMALL_CF_WRITE_BUFFER_BYTES);
       }
       cfOptions.add(cfo);
       descriptors.add(new ColumnFamilyDescriptor(name, cfo));
