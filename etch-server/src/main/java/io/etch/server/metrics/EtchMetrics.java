@@ -111,14 +111,11 @@ public final class EtchMetrics {
             "The latency distributions of commit called by backend.");
     // Not one of etcd's: where a write's latency goes (handing to raft until applied here).
     proposalDuration =
-        Histogram.builder()
-            .name("etch_server_proposal_duration_seconds")
-            .help(
-                "The latency distributions of proposals, from handing them to raft to their apply.")
-            .classicOnly()
-            .classicExponentialUpperBounds(DISK_BUCKET_START, Math.sqrt(2), 28)
-            .withoutExemplars()
-            .register(registry);
+        histogram(
+            "etch_server_proposal_duration_seconds",
+            "The latency distributions of proposals, from handing them to raft to their apply.",
+            Math.sqrt(2),
+            28);
     gauge(
         "etcd_mvcc_db_total_size_in_bytes",
         "Total size of the underlying database physically allocated in bytes.",
@@ -154,11 +151,16 @@ public final class EtchMetrics {
   }
 
   private Histogram diskHistogram(String name, String help) {
+    return histogram(name, help, 2, 14);
+  }
+
+  /** A classic histogram of seconds whose buckets start at 1 ms and grow by {@code factor}. */
+  private Histogram histogram(String name, String help, double factor, int buckets) {
     return Histogram.builder()
         .name(name)
         .help(help)
         .classicOnly()
-        .classicExponentialUpperBounds(DISK_BUCKET_START, 2, 14)
+        .classicExponentialUpperBounds(DISK_BUCKET_START, factor, buckets)
         .withoutExemplars()
         .register(registry);
   }
