@@ -808,10 +808,6 @@ public final class EtchServer implements AutoCloseable {
   }
 
   /**
-   * Whether a proposal failed as etcd counts it (etcd_server_proposals_failed_total): raft refused
-   * it, it timed out or the member stopped; not when apply answered it with an etcd error.
-   */
-  /**
    * The store's memory budgets. A member's resident memory is mostly fixed JVM cost plus these: the
    * revisions' RocksDB memtable (native, held until a flush) and the value cache (heap, kept while
    * the key lives). bench/README.md ("Memory") has the measurements behind the defaults; the system
@@ -825,8 +821,12 @@ public final class EtchServer implements AutoCloseable {
   }
 
   static final long KV_WRITE_BUFFER_BYTES = 16L << 20;
-  static final long VALUE_CACHE_BYTES = 16L << 20;
+  static final long VALUE_CACHE_BYTES = 1L << 20;
 
+  /**
+   * Whether a proposal failed as etcd counts it (etcd_server_proposals_failed_total): raft refused
+   * it, it timed out or the member stopped; not when apply answered it with an etcd error.
+   */
   private static boolean proposalFailed(Throwable err) {
     if (err instanceof java.util.concurrent.CompletionException && err.getCause() != null) {
       err = err.getCause();

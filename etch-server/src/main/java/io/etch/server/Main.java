@@ -56,6 +56,7 @@ public final class Main {
       System.exit(1);
       return;
     }
+    IdleHeapReturn.startFromSystemProperty();
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime()
         .addShutdownHook(

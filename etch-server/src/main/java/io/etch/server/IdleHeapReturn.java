@@ -1,0 +1,137 @@
+package io.etch.server;
+
+import java.lang.management.GarbageCollectorMXBean;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryUsage;
+import java.time.Duration;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Gives the heap back to the operating system once a member has gone quiet after a burst of work:
+ * one full collection, after which the serial collector shrinks the heap to its live size plus
+ * {@code -XX:MaxHeapFreeRatio} and unmaps the rest. Without it, the garbage a burst promoted stays
+ * resident until the old generation next fills, however long the member then sits idle. G1's {@code
+ * G1PeriodicGCInterval} does the same for G1; bin/etch uses the serial collector, which is faster
+ * here (bench/README.md, "Memory").
+ *
+ * <p>Quiet is read from the collectors themselves: a member that serves requests allocates, and so
+ * collects. When no collection has happened for {@code idle}, and at least one has since the last
+ * full collection this class asked for, it asks for one. Two of them are at least {@code
+ * minInterval} apart, so a lightly loaded member pays one pause (tens of milliseconds per 100,000
+ * keys) per minute at most.
+ *
+ * <p>Only the program turns this on (bin/etch passes {@code -Detch.idleHeapReturnSeconds}); an
+ * embedded server never collects its host's heap.
+ */
+final class IdleHeapReturn {
+  private static final Logger log = LoggerFactory.getLogger(IdleHeapReturn.class);
+
+  private final Duration idle;
+  private final Duration minInterval;
+  private final LongSupplier collections;
+  private final LongSupplier nanoTime;
+  private final Runnable collect;
+
+  private long lastCount;
+  private long lastChange;
+  private long lastCollect;
+  private boolean activity;
+
+  IdleHeapReturn(
+      Duration idle,
+      Duration minInterval,
+      LongSupplier collections,
+      LongSupplier nanoTime,
+      Runnable collect) {
+    if (idle.isNegative() || idle.isZero()) {
+      throw new IllegalArgumentException("idle must be positive: " + idle);
+    }
+    this.idle = idle;
+    this.minInterval = minInterval;
+    this.collections = collections;
+    this.nanoTime = nanoTime;
+    this.collect = collect;
+    this.lastCount = collections.getAsLong();
+    this.lastChange = nanoTime.getAsLong();
+    this.lastCollect = lastChange - minInterval.toNanos();
+  }
+
+  /** One look at the collectors; returns whether it collected. Called about once a second. */
+  boolean tick() {
+    long now = nanoTime.getAsLong();
+    long count = collections.getAsLong();
+    if (count != lastCount) {
+      lastCount = count;
+      lastChange = now;
+      activity = true;
+      return false;
+    }
+    if (!activity
+        || now - lastChange < idle.toNanos()
+        || now - lastCollect < minInterval.toNanos()) {
+      return false;
+    }
+    collect.run();
+    lastCount = collections.getAsLong();
+    lastCollect = nanoTime.getAsLong();
+    lastChange = lastCollect;
+    activity = false;
+    return true;
+  }
+
+  /**
+   * Starts the check on a daemon thread when the system property {@code etch.idleHeapReturnSeconds}
+   * is a positive number of seconds; returns the executor, or null when off.
+   */
+  static ScheduledExecutorService startFromSystemProperty() {
+    long seconds = Long.getLong("etch.idleHeapReturnSeconds", 0);
+    if (seconds <= 0) {
+      return null;
+    }
+    IdleHeapReturn r =
+        new IdleHeapReturn(
+            Duration.ofSeconds(seconds),
+            Duration.ofMinutes(1),
+            IdleHeapReturn::collectionCount,
+            System::nanoTime,
+            IdleHeapReturn::collectAndLog);
+    ScheduledExecutorService ex =
+        Executors.newSingleThreadScheduledExecutor(
+            task -> {
+              Thread t = new Thread(task, "etch-idle-heap");
+              t.setDaemon(true);
+              return t;
+            });
+    ex.scheduleWithFixedDelay(r::tick, 1, 1, TimeUnit.SECONDS);
+    log.info("returning the heap to the OS after {} s without a collection", seconds);
+    return ex;
+  }
+
+  private static long collectionCount() {
+    long n = 0;
+    for (GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
+      n += Math.max(0, gc.getCollectionCount());
+    }
+    return n;
+  }
+
+  private static void collectAndLog() {
+    MemoryUsage before = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
+    long t0 = System.nanoTime();
+    System.gc();
+    long ms = (System.nanoTime() - t0) / 1_000_000;
+    MemoryUsage after = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
+    log.info(
+        "idle: collected the heap in {} ms; used {} -> {} MiB, committed {} -> {} MiB",
+        ms,
+        before.getUsed() >> 20,
+        after.getUsed() >> 20,
+        before.getCommitted() >> 20,
+        after.getCommitted() >> 20);
+  }
+}
