@@ -1,5 +1,6 @@
 package io.etch.server;
 
+import com.sun.management.HotSpotDiagnosticMXBean;
 import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryUsage;
@@ -13,11 +14,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Gives the heap back to the operating system once a member has gone quiet after a burst of work:
- * one full collection, after which the serial collector shrinks the heap to its live size plus
- * {@code -XX:MaxHeapFreeRatio} and unmaps the rest. Without it, the garbage a burst promoted stays
- * resident until the old generation next fills, however long the member then sits idle. G1's {@code
- * G1PeriodicGCInterval} does the same for G1; bin/etch uses the serial collector, which is faster
- * here (bench/README.md, "Memory").
+ * one full collection, with the heap's free-ratio bounds tightened for it, after which the serial
+ * collector shrinks the heap to 1.05-1.25x its live size and unmaps the rest. Without it, the
+ * garbage a burst promoted stays resident until the old generation next fills, however long the
+ * member then sits idle. G1's {@code G1PeriodicGCInterval} does the same for G1; bin/etch uses the
+ * serial collector, which is faster here (bench/README.md, "Memory").
  *
  * <p>Quiet is read from the collectors themselves: a member that serves requests allocates, and so
  * collects. When no collection has happened for {@code idle}, and at least one has since the last
@@ -120,10 +121,38 @@ final class IdleHeapReturn {
     return n;
   }
 
-  private static void collectAndLog() {
+  /** The free-heap bounds of the idle collection: the heap shrinks to 1.05-1.25x its live size. */
+  static final String IDLE_MIN_FREE = "5";
+
+  static final String IDLE_MAX_FREE = "20";
+
+  static void collectAndLog() {
     MemoryUsage before = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
     long t0 = System.nanoTime();
+    // The member runs with roomy bounds (bin/etch: 40/70 %), so that a growing heap grows in few
+    // full collections; this one collection uses tight ones, then puts them back. Both flags are
+    // manageable at run time; where they are not (another JVM), the collection runs as it is.
+    HotSpotDiagnosticMXBean vm = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
+    String min = null;
+    String max = null;
+    try {
+      min = vm.getVMOption("MinHeapFreeRatio").getValue();
+      max = vm.getVMOption("MaxHeapFreeRatio").getValue();
+      vm.setVMOption("MinHeapFreeRatio", IDLE_MIN_FREE); // lower Min first: Min <= Max holds
+      vm.setVMOption("MaxHeapFreeRatio", IDLE_MAX_FREE);
+    } catch (RuntimeException e) {
+      log.debug(
+          "idle: heap free ratios not settable ({}); collecting with the JVM's", e.toString());
+    }
     System.gc();
+    if (min != null && max != null) {
+      try {
+        vm.setVMOption("MaxHeapFreeRatio", max); // raise Max first
+        vm.setVMOption("MinHeapFreeRatio", min);
+      } catch (RuntimeException e) {
+        log.warn("idle: could not restore MinHeapFreeRatio={} MaxHeapFreeRatio={}", min, max, e);
+      }
+    }
     long ms = (System.nanoTime() - t0) / 1_000_000;
     MemoryUsage after = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
     log.info(

@@ -5,6 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.sun.management.HotSpotDiagnosticMXBean;
+import java.lang.management.GarbageCollectorMXBean;
+import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
@@ -73,6 +76,26 @@ class IdleHeapReturnTest {
     advance(1);
     assertTrue(r.tick(), "quiet since, and 60 s after the previous one");
     assertEquals(2, collected);
+  }
+
+  @Test
+  void theIdleCollectionPutsTheHeapFreeRatiosBack() {
+    HotSpotDiagnosticMXBean vm = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
+    vm.setVMOption("MaxHeapFreeRatio", "70");
+    vm.setVMOption("MinHeapFreeRatio", "40");
+    long before = collections();
+    IdleHeapReturn.collectAndLog();
+    assertEquals("40", vm.getVMOption("MinHeapFreeRatio").getValue());
+    assertEquals("70", vm.getVMOption("MaxHeapFreeRatio").getValue());
+    assertTrue(collections() > before, "System.gc() ran a collection");
+  }
+
+  private static long collections() {
+    long n = 0;
+    for (GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
+      n += gc.getCollectionCount();
+    }
+    return n;
   }
 
   @Test
