@@ -5,6 +5,8 @@
 # etch/etcd ratios and writes it to bench/results/<date>.md. Issue 5's targets are checked there.
 #
 # Usage: bench/compare.sh   (about 4 minutes on 2 quiet cores, 10 or more when the box is busy)
+#        DIAG=DIR JAVA_TOOL_OPTIONS=-XX:NativeMemoryTracking=summary bench/compare.sh: stop after
+#        the RSS figures, with etch's memory breakdown in DIR
 # Sizes can be lowered for a quick look, e.g. PUT_TOTAL=20000 RANGE_TOTAL=20000 bench/compare.sh
 # Needs: /usr/bin/etcd (apt-get install -y etcd-server), jq, and a JDK for bin/etch and bin/etchctl.
 set -euo pipefail
@@ -158,6 +160,12 @@ log "RSS after $RSS_KEYS keys: etcd ${rss[etcd]} KiB, etch ${rss[etch]} KiB; now
 sleep "$RSS_IDLE"
 for s in etcd etch; do rss_idle[$s]=$(ps -o rss= -p "${pid[$s]}" | tr -d ' '); done
 log "RSS after $RSS_IDLE s idle: etcd ${rss_idle[etcd]} KiB, etch ${rss_idle[etch]} KiB"
+# DIAG=DIR: etch's memory breakdown at this point into DIR (bench/lib.sh, etch_diag), then stop.
+# Give etch -XX:NativeMemoryTracking=summary through JAVA_TOOL_OPTIONS for the NMT part.
+if [[ -n "${DIAG:-}" ]]; then
+  etch_diag "$etch_pid" "$DIAG"
+  exit 0
+fi
 both range-l range --consistency=l --conns=100 --clients=1000 --total="$RANGE_TOTAL" \
   --warmup="$CLIENT_WARMUP" \
   --key-space-size=1000 --val-size=256

@@ -129,3 +129,25 @@ jit_ticks() {
 percent() {
   if (($2 > 0)); then echo $(($1 * 100 / $2)); else echo 0; fi
 }
+
+# etch_diag PID DIR: where an etch member's memory goes, into DIR: /proc smaps_rollup and status,
+# pmap -x, the JVM's native memory summary (when the JVM runs with -XX:NativeMemoryTracking), the
+# heap, a class histogram (it runs a full collection, so it comes after the figures it could move),
+# its threads, and what System.trim_native_heap gives back (memory glibc's malloc holds free).
+etch_diag() {
+  local p
+  p=$(pgrep -P "$1" java || echo "$1") # bin/etch execs java: same pid
+  mkdir -p "$2"
+  cat "/proc/$p/smaps_rollup" >"$2/smaps_rollup.txt"
+  cat "/proc/$p/status" >"$2/status.txt"
+  pmap -x "$p" >"$2/pmap.txt" 2>&1 || true
+  jcmd "$p" VM.native_memory summary >"$2/nmt.txt" 2>&1 || true
+  jcmd "$p" GC.heap_info >"$2/heap.txt" 2>&1 || true
+  ls -l "/proc/$p/task" | wc -l >"$2/threads.txt"
+  for t in /proc/"$p"/task/*; do cat "$t/comm"; done | sed 's/[-_ ]*[0-9]*$//' | sort | uniq -c \
+    | sort -rn >>"$2/threads.txt"
+  jcmd "$p" System.trim_native_heap >"$2/trim.txt" 2>&1 || true
+  echo "RSS after System.trim_native_heap: $(($(ps -o rss= -p "$p") / 1024)) MiB" >>"$2/trim.txt"
+  jcmd "$p" GC.class_histogram >"$2/histo.txt" 2>&1 || true
+  log "etch diagnostics in $2"
+}

@@ -18,7 +18,9 @@ RSS_KEYS="${RSS_KEYS:-100000}"
 ONLY="${ONLY:-}"
 OUT_DIR="${OUT_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/etch-rss-out.XXXXXX")}"
 mkdir -p "$OUT_DIR"
-log() { echo "[rss $(date +%T)] $*" >&2; }
+BENCH_NAME=rss
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 
 servers=(etcd etch)
 [[ -n "$ONLY" ]] && servers=("$ONLY")
@@ -106,21 +108,8 @@ for s in "${servers[@]}"; do rss[$s]=$(ps -o rss= -p "${pid[$s]}" | tr -d ' '); 
 load_end="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 if [[ -n "${DIAG:-}" && -n "${pid[etch]:-}" ]]; then
-  p=$(pgrep -P "${pid[etch]}" java || echo "${pid[etch]}") # bin/etch execs java: same pid
-  cat "/proc/$p/smaps_rollup" >"$OUT_DIR/smaps_rollup.txt"
-  cat "/proc/$p/status" >"$OUT_DIR/status.txt"
-  pmap -x "$p" >"$OUT_DIR/pmap.txt" 2>&1 || true
-  jcmd "$p" VM.native_memory summary >"$OUT_DIR/nmt.txt" 2>&1 || true
-  jcmd "$p" GC.heap_info >"$OUT_DIR/heap.txt" 2>&1 || true
-  jcmd "$p" GC.class_histogram >"$OUT_DIR/histo.txt" 2>&1 || true
-  ls -l "/proc/$p/task" | wc -l >"$OUT_DIR/threads.txt"
-  for t in /proc/"$p"/task/*; do cat "$t/comm"; done | sed 's/[-_ ]*[0-9]*$//' | sort | uniq -c \
-    | sort -rn >>"$OUT_DIR/threads.txt"
+  etch_diag "${pid[etch]}" "$OUT_DIR"
   cp "$work/etch.log" "$OUT_DIR/etch.log"
-  # How much of the rest is memory glibc's malloc holds free (RocksDB and JNI allocate there).
-  jcmd "$p" System.trim_native_heap >"$OUT_DIR/trim.txt" 2>&1 || true
-  echo "RSS after System.trim_native_heap: $(($(ps -o rss= -p "$p") / 1024)) MiB" >>"$OUT_DIR/trim.txt"
-  log "etch diagnostics in $OUT_DIR"
 fi
 for s in "${servers[@]}"; do
   log "$s: RSS $((rss[$s] / 1024)) MiB ($(jq -s "[.[] | select(.ok > 0)] | map(.failed) | add" \

@@ -34,6 +34,12 @@ public record MvccOptions(
         blockCacheBytes, compactionBatchSize, eventPrevKv, valueCacheBytes, kvWriteBufferBytes);
   }
 
+  /** Size of RocksDB's block cache (native memory, filled by reads that miss the value cache). */
+  public MvccOptions withBlockCacheBytes(long blockCacheBytes) {
+    return new MvccOptions(
+        blockCacheBytes, compactionBatchSize, eventPrevKv, valueCacheBytes, kvWriteBufferBytes);
+  }
+
   /** Memtable size of the revisions column family. */
   public MvccOptions withKvWriteBufferBytes(long kvWriteBufferBytes) {
     return new MvccOptions(
