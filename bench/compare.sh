@@ -152,8 +152,8 @@ if ((PUT_TOTAL < RSS_KEYS)); then
     --key-space-size="$RSS_KEYS" --sequential-keys --val-size=256
 fi
 # Read twice: right after the load, and after both servers sat idle for RSS_IDLE seconds (what a
-# member holding the keys keeps; both runtimes give memory back when idle: Go's scavenger, and the
-# JVM's periodic collection that bin/etch turns on).
+# member holding the keys keeps; both give memory back when idle: Go's scavenger, and etch's idle
+# collection, IdleHeapReturn, that bin/etch turns on).
 declare -A rss rss_idle
 for s in etcd etch; do rss[$s]=$(ps -o rss= -p "${pid[$s]}" | tr -d ' '); done
 log "RSS after $RSS_KEYS keys: etcd ${rss[etcd]} KiB, etch ${rss[etch]} KiB; now $RSS_IDLE s idle"

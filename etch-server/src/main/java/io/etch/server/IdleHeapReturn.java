@@ -80,19 +80,18 @@ final class IdleHeapReturn {
     collect.run();
     lastCount = collections.getAsLong();
     lastCollect = nanoTime.getAsLong();
-    lastChange = lastCollect;
     activity = false;
     return true;
   }
 
   /**
    * Starts the check on a daemon thread when the system property {@code etch.idleHeapReturnSeconds}
-   * is a positive number of seconds; returns the executor, or null when off.
+   * is a positive number of seconds.
    */
-  static ScheduledExecutorService startFromSystemProperty() {
+  static void startFromSystemProperty() {
     long seconds = Long.getLong("etch.idleHeapReturnSeconds", 0);
     if (seconds <= 0) {
-      return null;
+      return;
     }
     IdleHeapReturn r =
         new IdleHeapReturn(
@@ -110,10 +109,10 @@ final class IdleHeapReturn {
             });
     ex.scheduleWithFixedDelay(r::tick, 1, 1, TimeUnit.SECONDS);
     log.info("returning the heap to the OS after {} s without a collection", seconds);
-    return ex;
   }
 
-  private static long collectionCount() {
+  /** Collections so far, all collectors together. */
+  static long collectionCount() {
     long n = 0;
     for (GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
       n += Math.max(0, gc.getCollectionCount());
@@ -122,9 +121,9 @@ final class IdleHeapReturn {
   }
 
   /** The free-heap bounds of the idle collection: the heap shrinks to 1.05-1.25x its live size. */
-  static final String IDLE_MIN_FREE = "5";
+  private static final String IDLE_MIN_FREE = "5";
 
-  static final String IDLE_MAX_FREE = "20";
+  private static final String IDLE_MAX_FREE = "20";
 
   static void collectAndLog() {
     MemoryUsage before = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
