@@ -1,4 +1,5 @@
-# Shell helpers shared by bench/compare.sh and bench/cluster-compare.sh; sourced, not run.
+# Shell helpers shared by bench/compare.sh, bench/cluster-compare.sh and bench/rss.sh; sourced,
+# not run.
 # The sourcing script sets BENCH_NAME (the log prefix) and, before calling wait_port, $work.
 # shellcheck shell=bash
 

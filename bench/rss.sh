@@ -13,7 +13,6 @@ set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 etchctl="$root/bin/etchctl"
-ETCD_BIN="${ETCD_BIN:-/usr/bin/etcd}"
 RSS_KEYS="${RSS_KEYS:-100000}"
 ONLY="${ONLY:-}"
 OUT_DIR="${OUT_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/etch-rss-out.XXXXXX")}"
@@ -31,39 +30,11 @@ servers=(etcd etch)
 work="$(mktemp -d "${TMPDIR:-/tmp}/etch-rss.XXXXXX")"
 declare -A pid=()
 cleanup() {
-  for p in "${pid[@]}"; do
-    if kill -0 "$p" 2>/dev/null; then
-      kill -TERM "$p" 2>/dev/null || true
-      for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
-      kill -KILL "$p" 2>/dev/null || true
-    fi
-  done
+  stop_pid "${pid[@]}"
   rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-taken=" "
-free_port() {
-  local p
-  while true; do
-    p=$((20000 + RANDOM % 30000))
-    [[ "$taken" == *" $p "* ]] && continue
-    if ! ss -Hltn "sport = :$p" | grep -q .; then
-      taken+="$p "
-      echo "$p"
-      return
-    fi
-  done
-}
-wait_port() { # name port pid
-  for _ in $(seq 1 300); do
-    if (echo >/dev/tcp/127.0.0.1/"$2") 2>/dev/null; then return 0; fi
-    kill -0 "$3" 2>/dev/null || { log "$1 exited; log:"; tail -20 "$work/$1.log" >&2; exit 1; }
-    sleep 0.2
-  done
-  log "$1 did not listen on $2"; exit 1
-}
 
 declare -A port=()
 for s in "${servers[@]}"; do
@@ -81,7 +52,7 @@ for s in "${servers[@]}"; do
       "$root/bin/etch" "${flags[@]}" >"$work/etch.log" 2>&1 &
   fi
   pid[$s]=$!
-  wait_port "$s" "$client" "${pid[$s]}"
+  wait_port "$s" "$client" "${pid[$s]}" "$work/$s.log"
 done
 
 run() { # SERVER ARGS...
