@@ -142,6 +142,13 @@ class ElectionTest {
       LeaderKey ka = a.getLeader();
       assertThat(ka.getKey().toString(UTF_8)).isEqualTo("job/" + Long.toHexString(leaseA));
       assertThat(e.leader(b("job")).get().getKv().getValue().toString(UTF_8)).isEqualTo("a");
+      // The observers' streams open asynchronously: one that opens after the proclamation starts
+      // from a2. So a2 waits until each has heard a (an observer that opens late starts from the
+      // current leader, a).
+      for (List<String> values : seen) {
+        await(() -> !values.isEmpty(), "observers to hear a");
+      }
+      await(() -> contains(listenOut, "\na\n"), "etcdctl elect -l to hear a");
       // The leader proclaims a new value; every observer hears it.
       e.proclaim(ka, b("a2")).get();
 
