@@ -26,7 +26,9 @@ WARMUP_PUTS="${WARMUP_PUTS:-100000}" # warm-up before anything is measured (see 
 JIT_SETTLED="${JIT_SETTLED:-15}"     # then warm-up steps until etch's JIT takes < this % of its CPU
 JIT_STEPS="${JIT_STEPS:-6}"          # ... or this many steps
 CLIENT_WARMUP="${CLIENT_WARMUP:-30000}" # unmeasured requests each measured run sends first (--warmup)
-RSS_IDLE="${RSS_IDLE:-20}"           # seconds both servers stay idle before RSS is read again
+RSS_IDLE="${RSS_IDLE:-70}"           # seconds both servers stay idle before RSS is read again
+# (70: etch's idle collection runs 10 s after its last collection but at most once a minute, and
+# etch sits idle while etcd runs put-1000, so its last one can be up to a minute old)
 
 need_etcd
 build_etch "$root"
@@ -164,6 +166,7 @@ log "RSS after $RSS_IDLE s idle: etcd ${rss_idle[etcd]} KiB, etch ${rss_idle[etc
 # Give etch -XX:NativeMemoryTracking=summary through JAVA_TOOL_OPTIONS for the NMT part.
 if [[ -n "${DIAG:-}" ]]; then
   etch_diag "$etch_pid" "$DIAG"
+  cp "$work/etch.log" "$DIAG/etch.log"
   exit 0
 fi
 both range-l range --consistency=l --conns=100 --clients=1000 --total="$RANGE_TOTAL" \

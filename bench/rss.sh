@@ -9,6 +9,8 @@
 #                                     memory summary (adds -XX:NativeMemoryTracking=summary, which
 #                                     itself costs a few MiB) and the heap, into $OUT_DIR
 #        ONLY=etch bench/rss.sh       one server only (no ratio)
+#        RSS_IDLE=20 bench/rss.sh     also RSS after both servers sat idle that many seconds (as
+#                                     compare.sh does); DIAG then describes the idle member
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -77,13 +79,18 @@ done
 declare -A rss=()
 for s in "${servers[@]}"; do rss[$s]=$(ps -o rss= -p "${pid[$s]}" | tr -d ' '); done
 load_end="$(cut -d' ' -f1-3 /proc/loadavg)"
+declare -A idle=()
+if [[ -n "${RSS_IDLE:-}" ]]; then
+  sleep "$RSS_IDLE"
+  for s in "${servers[@]}"; do idle[$s]=$(ps -o rss= -p "${pid[$s]}" | tr -d ' '); done
+fi
 
 if [[ -n "${DIAG:-}" && -n "${pid[etch]:-}" ]]; then
   etch_diag "${pid[etch]}" "$OUT_DIR"
-  cp "$work/etch.log" "$OUT_DIR/etch.log"
 fi
+[[ -n "${pid[etch]:-}" ]] && cp "$work/etch.log" "$OUT_DIR/etch.log"
 for s in "${servers[@]}"; do
-  log "$s: RSS $((rss[$s] / 1024)) MiB ($(jq -s "[.[] | select(.ok > 0)] | map(.failed) | add" \
+  log "$s: RSS $((rss[$s] / 1024)) MiB${RSS_IDLE:+, after ${RSS_IDLE} s idle $((${idle[$s]:-0} / 1024)) MiB} ($(jq -s "[.[] | select(.ok > 0)] | map(.failed) | add" \
     "$work/bench.$s.json") failed requests)"
 done
 # The load's own put figures: line 4 of each server's JSON is compare.sh's put-1000 workload
@@ -98,6 +105,10 @@ done
 if [[ -z "$ONLY" ]]; then
   awk -v a="${rss[etch]}" -v b="${rss[etcd]}" \
     'BEGIN { printf "RSS after keys: etcd %d MiB, etch %d MiB, ratio %.2f\n", b / 1024, a / 1024, a / b }'
+  if [[ -n "${RSS_IDLE:-}" ]]; then
+    awk -v a="${idle[etch]}" -v b="${idle[etcd]}" -v t="$RSS_IDLE" \
+      'BEGIN { printf "RSS after %d s idle: etcd %d MiB, etch %d MiB, ratio %.2f\n", t, b / 1024, a / 1024, a / b }'
+  fi
   awk -v a="${rps[etch]}" -v b="${rps[etcd]}" -v c="${p99[etch]}" -v d="${p99[etcd]}" \
     -v e="${avg1[etch]}" -v f="${avg1[etcd]}" \
     'BEGIN { printf "etch/etcd: put req/s %.2f, p99 %.2f, single-client avg latency %.2f\n", a / b, c / d, e / f }'

@@ -809,12 +809,13 @@ public final class EtchServer implements AutoCloseable {
 
   /**
    * The store's memory budgets. A member's resident memory is mostly fixed JVM cost plus these: the
-   * revisions' RocksDB memtable (native, held until a flush), RocksDB's block cache (native, filled
-   * by reads that miss the value cache, among them each overwriting put's read of the previous
-   * version; past it reads go to the OS page cache) and the value cache (heap, kept while the key
-   * lives). bench/README.md ("Memory") has the measurements behind the defaults; the system
-   * properties {@code etch.kvWriteBufferBytes}, {@code etch.blockCacheBytes} and {@code
-   * etch.valueCacheBytes} override them (bin/etch passes ETCH_JAVA_OPTS to the JVM).
+   * revisions' RocksDB memtable (native, held until a flush; bin/etch's idle collection flushes
+   * it), RocksDB's block cache (native, filled by reads that miss the value cache, among them each
+   * overwriting put's read of the previous version; past it reads go to the OS page cache, which is
+   * where etcd's bbolt reads from too) and the value cache (heap, kept while the key lives).
+   * bench/README.md ("Memory") has the measurements behind the defaults; the system properties
+   * {@code etch.kvWriteBufferBytes}, {@code etch.blockCacheBytes} and {@code etch.valueCacheBytes}
+   * override them (bin/etch passes ETCH_JAVA_OPTS to the JVM).
    */
   static MvccOptions storeOptions() {
     return MvccOptions.defaults()
@@ -825,7 +826,7 @@ public final class EtchServer implements AutoCloseable {
 
   static final long KV_WRITE_BUFFER_BYTES = 16L << 20;
   static final long VALUE_CACHE_BYTES = 1L << 20;
-  static final long BLOCK_CACHE_BYTES = 16L << 20;
+  static final long BLOCK_CACHE_BYTES = 4L << 20;
 
   /**
    * Whether a proposal failed as etcd counts it (etcd_server_proposals_failed_total): raft refused

@@ -9,16 +9,18 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Gives the heap back to the operating system once a member has gone quiet after a burst of work:
  * one full collection, with the heap's free-ratio bounds tightened for it, after which the serial
- * collector shrinks the heap to 1.05-1.25x its live size and unmaps the rest. Without it, the
- * garbage a burst promoted stays resident until the old generation next fills, however long the
- * member then sits idle. G1's {@code G1PeriodicGCInterval} does the same for G1; bin/etch uses the
- * serial collector, which is faster here (bench/README.md, "Memory").
+ * collector shrinks the heap to about its live size and unmaps the rest. Then the store gives back
+ * what it holds natively (the member flushes RocksDB's memtables). Without it, the garbage a burst
+ * promoted stays resident until the old generation next fills, however long the member then sits
+ * idle. G1's {@code G1PeriodicGCInterval} does the same for G1; bin/etch uses the serial collector,
+ * which is faster here (bench/README.md, "Memory").
  *
  * <p>Quiet is read from the collectors themselves: a member that serves requests allocates, and so
  * collects. When no collection has happened for {@code idle}, and at least one has since the last
@@ -88,7 +90,7 @@ final class IdleHeapReturn {
    * Starts the check on a daemon thread when the system property {@code etch.idleHeapReturnSeconds}
    * is a positive number of seconds.
    */
-  static void startFromSystemProperty() {
+  static void startFromSystemProperty(Supplier<String> releaseNative) {
     long seconds = Long.getLong("etch.idleHeapReturnSeconds", 0);
     if (seconds <= 0) {
       return;
@@ -99,7 +101,7 @@ final class IdleHeapReturn {
             Duration.ofMinutes(1),
             IdleHeapReturn::collectionCount,
             System::nanoTime,
-            IdleHeapReturn::collectAndLog);
+            () -> collectAndLog(releaseNative));
     ScheduledExecutorService ex =
         Executors.newSingleThreadScheduledExecutor(
             task -> {
@@ -120,12 +122,22 @@ final class IdleHeapReturn {
     return n;
   }
 
-  /** The free-heap bounds of the idle collection: the heap shrinks to 1.05-1.25x its live size. */
-  private static final String IDLE_MIN_FREE = "5";
+  /**
+   * The free-heap bounds of the idle collection: the old generation shrinks to at most 1.05x what
+   * is live, and the young one with it (a fifth of the heap with bin/etch's NewRatio 4). With 5-20
+   * % the member kept ~13 MiB more at rest (bench/README.md, "Memory"). The cost: the next burst's
+   * first promotions find the old generation full and run one full collection, which grows it again
+   * by the member's own ratios.
+   */
+  private static final String IDLE_MIN_FREE = "0";
 
-  private static final String IDLE_MAX_FREE = "20";
+  private static final String IDLE_MAX_FREE = "5";
 
-  static void collectAndLog() {
+  /**
+   * The idle collection, then {@code releaseNative}: whatever else the member gives back when idle,
+   * returning a description of the native memory it still holds, for the log line.
+   */
+  static void collectAndLog(Supplier<String> releaseNative) {
     MemoryUsage before = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
     long t0 = System.nanoTime();
     // The member runs with roomy bounds (bin/etch: 40/70 %), so that a growing heap grows in few
@@ -154,12 +166,19 @@ final class IdleHeapReturn {
     }
     long ms = (System.nanoTime() - t0) / 1_000_000;
     MemoryUsage after = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
+    String nativeMemory;
+    try {
+      nativeMemory = releaseNative.get();
+    } catch (RuntimeException e) {
+      nativeMemory = "native memory not released: " + e;
+    }
     log.info(
-        "idle: collected the heap in {} ms; used {} -> {} MiB, committed {} -> {} MiB",
+        "idle: collected the heap in {} ms; used {} -> {} MiB, committed {} -> {} MiB; {}",
         ms,
         before.getUsed() >> 20,
         after.getUsed() >> 20,
         before.getCommitted() >> 20,
-        after.getCommitted() >> 20);
+        after.getCommitted() >> 20,
+        nativeMemory);
   }
 }

@@ -83,10 +83,29 @@ class IdleHeapReturnTest {
     vm.setVMOption("MaxHeapFreeRatio", "70");
     vm.setVMOption("MinHeapFreeRatio", "40");
     long before = IdleHeapReturn.collectionCount();
-    IdleHeapReturn.collectAndLog();
+    int[] released = {0};
+    IdleHeapReturn.collectAndLog(
+        () -> {
+          released[0]++;
+          return "store: none";
+        });
     assertEquals("40", vm.getVMOption("MinHeapFreeRatio").getValue());
     assertEquals("70", vm.getVMOption("MaxHeapFreeRatio").getValue());
     assertTrue(IdleHeapReturn.collectionCount() > before, "System.gc() ran a collection");
+    assertEquals(1, released[0], "the store's native memory was released once, after it");
+  }
+
+  @Test
+  void aStoreThatCannotReleaseItsMemoryDoesNotStopTheIdleCheck() {
+    HotSpotDiagnosticMXBean vm = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
+    vm.setVMOption("MaxHeapFreeRatio", "70");
+    vm.setVMOption("MinHeapFreeRatio", "40");
+    IdleHeapReturn.collectAndLog(
+        () -> {
+          throw new IllegalStateException("store closed");
+        });
+    assertEquals("40", vm.getVMOption("MinHeapFreeRatio").getValue());
+    assertEquals("70", vm.getVMOption("MaxHeapFreeRatio").getValue());
   }
 
   @Test

@@ -974,6 +974,20 @@ final class Generation implements AutoCloseable {
     }
   }
 
+  MvccStore.NativeMemory nativeMemory() {
+    enter();
+    try {
+      return new MvccStore.NativeMemory(
+          db.getAggregatedLongProperty("rocksdb.cur-size-all-mem-tables"),
+          blockCache.getUsage(),
+          db.getAggregatedLongProperty("rocksdb.estimate-table-readers-mem"));
+    } catch (RocksDBException e) {
+      throw new StorageException("cannot read memory use: " + e.getMessage(), e);
+    } finally {
+      exit();
+    }
+  }
+
   /**
    * Bytes of live data, RocksDB's estimate (etcd's db_size_in_use): the live-data estimate of each
    * column family's SST files plus its memtables. Superseded revisions that MVCC compaction deleted

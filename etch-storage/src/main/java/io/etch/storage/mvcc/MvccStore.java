@@ -540,6 +540,17 @@ public final class MvccStore implements AutoCloseable {
   }
 
   /**
+   * What RocksDB holds in native memory, in bytes, by its own accounting: the memtables of every
+   * column family, the block cache's contents, and the table readers (index and filter blocks).
+   */
+  public record NativeMemory(long memtables, long blockCache, long tableReaders) {}
+
+  /** The store's {@link NativeMemory} now. */
+  public NativeMemory nativeMemory() {
+    return read(Generation::nativeMemory);
+  }
+
+  /**
    * Bytes of live data, RocksDB's estimate: what etcd reports as db_size_in_use. Drops once MVCC
    * compaction has deleted superseded revisions, before {@link #defragment} returns their space.
    */
