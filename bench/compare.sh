@@ -157,10 +157,10 @@ fi
 # member holding the keys keeps; both give memory back when idle: Go's scavenger, and etch's idle
 # collection, IdleHeapReturn, that bin/etch turns on).
 declare -A rss rss_idle
-for s in etcd etch; do rss[$s]=$(ps -o rss= -p "${pid[$s]}" | tr -d ' '); done
+for s in etcd etch; do rss[$s]=$(rss_kib "${pid[$s]}"); done
 log "RSS after $RSS_KEYS keys: etcd ${rss[etcd]} KiB, etch ${rss[etch]} KiB; now $RSS_IDLE s idle"
 sleep "$RSS_IDLE"
-for s in etcd etch; do rss_idle[$s]=$(ps -o rss= -p "${pid[$s]}" | tr -d ' '); done
+for s in etcd etch; do rss_idle[$s]=$(rss_kib "${pid[$s]}"); done
 log "RSS after $RSS_IDLE s idle: etcd ${rss_idle[etcd]} KiB, etch ${rss_idle[etch]} KiB"
 # DIAG=DIR: etch's memory breakdown at this point into DIR (bench/lib.sh, etch_diag), then stop.
 # Give etch -XX:NativeMemoryTracking=summary through JAVA_TOOL_OPTIONS for the NMT part.

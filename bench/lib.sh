@@ -131,6 +131,9 @@ percent() {
   if (($2 > 0)); then echo $(($1 * 100 / $2)); else echo 0; fi
 }
 
+# rss_kib PID -> the process's resident set (VmRSS) in KiB.
+rss_kib() { ps -o rss= -p "$1" | tr -d ' '; }
+
 # etch_diag PID DIR: where an etch member's memory goes, into DIR: /proc smaps_rollup and status,
 # pmap -x, the JVM's native memory summary (when the JVM runs with -XX:NativeMemoryTracking), the
 # heap, a class histogram (it runs a full collection, so it comes after the figures it could move),
@@ -148,7 +151,7 @@ etch_diag() {
   for t in /proc/"$p"/task/*; do cat "$t/comm"; done | sed 's/[-_ ]*[0-9]*$//' | sort | uniq -c \
     | sort -rn >>"$2/threads.txt"
   jcmd "$p" System.trim_native_heap >"$2/trim.txt" 2>&1 || true
-  echo "RSS after System.trim_native_heap: $(($(ps -o rss= -p "$p") / 1024)) MiB" >>"$2/trim.txt"
+  echo "RSS after System.trim_native_heap: $(($(rss_kib "$p") / 1024)) MiB" >>"$2/trim.txt"
   jcmd "$p" GC.class_histogram >"$2/histo.txt" 2>&1 || true
   log "etch diagnostics in $2"
 }

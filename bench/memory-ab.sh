@@ -68,7 +68,7 @@ each() { # NAME ARGS...: the same bench run against every server in turn
       >"$work/$name.$s.json" 2>>"$work/etchctl.log" || log "$s: $name exited $?"
   done
 }
-rss_mib() { echo $(($(ps -o rss= -p "${pid[$1]}") / 1024)); }
+rss_mib() { echo $(($(rss_kib "${pid[$1]}") / 1024)); }
 report() { # MULTI SINGLE: one line per server, ratios to etcd
   local s r p a
   for s in "${servers[@]}"; do

@@ -77,12 +77,12 @@ for s in "${servers[@]}"; do
     --key-space-size="$RSS_KEYS" --sequential-keys --val-size=256
 done
 declare -A rss=()
-for s in "${servers[@]}"; do rss[$s]=$(ps -o rss= -p "${pid[$s]}" | tr -d ' '); done
+for s in "${servers[@]}"; do rss[$s]=$(rss_kib "${pid[$s]}"); done
 load_end="$(cut -d' ' -f1-3 /proc/loadavg)"
 declare -A idle=()
 if [[ -n "${RSS_IDLE:-}" ]]; then
   sleep "$RSS_IDLE"
-  for s in "${servers[@]}"; do idle[$s]=$(ps -o rss= -p "${pid[$s]}" | tr -d ' '); done
+  for s in "${servers[@]}"; do idle[$s]=$(rss_kib "${pid[$s]}"); done
 fi
 
 if [[ -n "${DIAG:-}" && -n "${pid[etch]:-}" ]]; then
