@@ -2,7 +2,6 @@ package io.etch.storage.mvcc;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.util.Random;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
@@ -14,18 +13,7 @@ class DefragmentTest extends MvccTestSupport {
 
   /** Five generations of every key, incompressible values (~4 MiB per generation). */
   private void writeHistory() {
-    Random r = new Random(1);
-    for (int round = 0; round < 5; round++) {
-      apply(
-          b -> {
-            for (int k = 0; k < KEYS; k++) {
-              byte[] v = new byte[VALUE];
-              r.nextBytes(v);
-              b.put(PutRequest.of(b("k" + k), v));
-            }
-            return null;
-          });
-    }
+    putRandomRounds(5, KEYS, VALUE, 1);
   }
 
   @Test

@@ -3,6 +3,7 @@ package io.etch.storage.mvcc;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Random;
 import java.util.function.Function;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -45,6 +46,25 @@ abstract class MvccTestSupport {
       batch.setConsistentIndex(nextIndex++, 1);
       batch.commit();
       return r;
+    }
+  }
+
+  /**
+   * {@code rounds} revisions, each putting keys k0..k(keys-1) with incompressible values of {@code
+   * valueBytes} (from {@code seed}): a history of known size.
+   */
+  void putRandomRounds(int rounds, int keys, int valueBytes, long seed) {
+    Random r = new Random(seed);
+    for (int round = 0; round < rounds; round++) {
+      apply(
+          b -> {
+            for (int k = 0; k < keys; k++) {
+              byte[] v = new byte[valueBytes];
+              r.nextBytes(v);
+              b.put(PutRequest.of(b("k" + k), v));
+            }
+            return null;
+          });
     }
   }
 

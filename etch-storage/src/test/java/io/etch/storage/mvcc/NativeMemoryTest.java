@@ -2,25 +2,13 @@ package io.etch.storage.mvcc;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /** MvccStore.nativeMemory: RocksDB's own accounting, which the idle collection logs. */
 class NativeMemoryTest extends MvccTestSupport {
   @Test
   void memtablesHoldWritesUntilAFlushAndTheBlockCacheFillsWithReads() {
-    Random r = new Random(7);
-    for (int round = 0; round < 4; round++) {
-      apply(
-          b -> {
-            for (int k = 0; k < 250; k++) {
-              byte[] v = new byte[4096];
-              r.nextBytes(v);
-              b.put(PutRequest.of(b("k" + k), v));
-            }
-            return null;
-          });
-    }
+    putRandomRounds(4, 250, 4096, 7);
     MvccStore.NativeMemory written = store.nativeMemory();
     assertThat(written.memtables()).isGreaterThan(4L * 250 * 4096);
 
